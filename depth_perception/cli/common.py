@@ -1,0 +1,29 @@
+"""Arguments shared by the commands that run a depth model."""
+from __future__ import annotations
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise ValueError(f'--resolution must look like 256x320 (HxW), got {text!r}') from None
+    return h, w
+
+
+def add_model_arguments(parser) -> None:
+    parser.add_argument('--method', default='scdepth', choices=['scdepth'], help='depth method')
+    parser.add_argument('--checkpoint', default='',
+                        help='model file (sc_depth_pl .ckpt, SC-SfMLearner .pth.tar or ours); '
+                             'default: the packaged model')
+    parser.add_argument('--pose-checkpoint', default='',
+                        help='separate pose network file (SC-SfMLearner releases)')
+    parser.add_argument('--resolution', default=None, metavar='HxW',
+                        help='network input size; default: the checkpoint\'s training size')
+    parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
+
+
+def model_options(args) -> dict:
+    return {'checkpoint': args.checkpoint, 'pose_checkpoint': args.pose_checkpoint,
+            'resolution_hw': parse_resolution(args.resolution) if args.resolution else None,
+            'device': args.device, 'depth_scale': args.depth_scale}

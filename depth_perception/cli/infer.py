@@ -1,0 +1,52 @@
+"""`depth-perception infer`: depth for every image of a folder (SC-Depth's inference.py job)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..estimators import CameraFrame, create_estimator
+from ..image_io import list_images, read_rgb
+from .common import add_model_arguments, model_options
+
+NAME = 'infer'
+HELP = ('Write OUTPUT/depth/<stem>.npy (float32 network depth, model units) and '
+        'OUTPUT/vis/<stem>.png (colour map) for every image in a folder.')
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument('--input', required=True, type=Path, help='folder of .png/.jpg images')
+    parser.add_argument('--output', required=True, type=Path, help='output folder')
+    add_model_arguments(parser)
+    parser.add_argument('--no-vis', action='store_true', help='skip the colour-mapped PNGs')
+
+
+def run(args) -> int:
+    from ..visualization import colorize_depth
+    images = list_images(args.input)
+    estimator = create_estimator(args.method, **model_options(args), estimate_motion=False)
+    log.info('%s', estimator.describe())
+    (args.output / 'depth').mkdir(parents=True, exist_ok=True)
+    if not args.no_vis:
+        (args.output / 'vis').mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in tqdm(images, desc='infer', unit='img'):
+        try:
+            rgb = read_rgb(path)
+        except ValueError as exc:
+            log.error('%s', exc)
+            failed += 1
+            continue
+        result = estimator.estimate(CameraFrame(rgb))
+        depth = result.model_depth.astype(np.float32)
+        np.save(args.output / 'depth' / f'{path.stem}.npy', depth)
+        if not args.no_vis:
+            vis_rgb = colorize_depth(depth)
+            cv2.imwrite(str(args.output / 'vis' / f'{path.stem}.png'), vis_rgb[..., ::-1])
+    log.info('wrote %d depth maps to %s%s', len(images) - failed, args.output,
+             f' ({failed} unreadable images skipped)' if failed else '')
+    return 1 if failed else 0
