@@ -52,7 +52,8 @@ EOF
 build_tf2_msgs() {
   "$VENV/bin/python" -c 'from tf2_msgs.msg import TFMessage' 2>/dev/null && return 0
   log "building tf2_msgs from the rosidl wheels (no PyPI wheel exists)"
-  "$VENV/bin/pip" install -q -r "$ROOT/tools/requirements-rosidl.txt"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -r "$ROOT/tools/requirements-rosidl.txt" 2> >(grep -v '^WARNING: Location' >&2)
   local build="$VENV/build/tf2_msgs"
   rm -rf "$build"
   mkdir -p "$build"
@@ -81,14 +82,18 @@ setup() {
   fi
   # colcon would otherwise find the package.xml files the ROS wheels ship inside the venv.
   touch "$VENV/COLCON_IGNORE"
-  local pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+  pip_install() {
+    # Hide pip's notes about unreachable extra indexes; keep every real error.
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" \
+      2> >(grep -v '^WARNING: Location' >&2)
+  }
   log "installing $TORCH_SPEC"
-  "${pip[@]}" "$TORCH_SPEC"
+  pip_install "$TORCH_SPEC"
   log "installing requirements (ROS 2 wheels, open3d, rosbags, evo, lightning, ...)"
-  "${pip[@]}" -r "$ROOT/requirements.txt"
+  pip_install -r "$ROOT/requirements.txt"
   build_tf2_msgs
   log "installing depth_perception (editable)"
-  "${pip[@]}" --no-deps --no-build-isolation -e "$ROOT"
+  pip_install --no-deps --no-build-isolation -e "$ROOT"
   echo "$want" >"$stamp"
   log "environment ready: $VENV"
 }

@@ -1,0 +1,31 @@
+"""`depth-perception train`: self-supervised SC-Depth training (thin shell over `training.run.train`)."""
+from __future__ import annotations
+
+import shlex
+import sys
+
+NAME = 'train'
+HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout. '
+        'Example: depth-perception train --config training/configs/v1/nyu.yaml dataset_dir=/data/nyu lr=2e-4')
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument('--config', required=True, help='YAML config (training/configs/v{1,2,3}/*.yaml)')
+    parser.add_argument('overrides', nargs='*', metavar='KEY=VALUE',
+                        help='config overrides, values parsed as YAML (e.g. batch_size=8 no_ssim=true)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+                        help="continue an interrupted run: its checkpoints/last.ckpt, or the given Lightning .ckpt")
+    parser.add_argument('--no-progress', action='store_true', help='no tqdm progress bar (for log files)')
+
+
+def run(args) -> int:
+    from training.config import load_config
+    from training.run import train
+    cfg = load_config(args.config, args.overrides)
+    cfg.notes.setdefault('command', 'depth-perception ' + ' '.join(shlex.quote(a) for a in sys.argv[1:]))
+    result = train(cfg, resume=args.resume, enable_progress_bar=not args.no_progress)
+    print(f'run folder: {result.run_dir}')
+    print(f'model for the nodes / infer: {result.own_checkpoint}')
+    if result.last_checkpoint:
+        print(f'resume checkpoint: {result.last_checkpoint}')
+    return 0

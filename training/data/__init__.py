@@ -1,0 +1,1 @@
+"""SC-Depth dataset layout, augmentation and a resumable, step-indexed sampler."""

@@ -1,0 +1,78 @@
+"""Render synthetic sequences (depth_perception.synthetic) into the SC-Depth dataset layout.
+
+    python -m training.prepare_synthetic OUT --train 24 --val 3 --test 4 --frames 100
+
+Writes OUT/training/<scene>/{000000.jpg.., cam.txt, depth/*.png (uint16 mm), poses.txt},
+OUT/training/train.txt and val.txt, and held-out OUT/testing/<scene>/ in the same form (never
+seen in training, for the final evaluation). poses.txt holds T_world_cam (camera-to-world,
+optical frame) as 12 row-major floats per line, one line per frame.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+DEPTH_PNG_SCALE = 1000.0   # uint16 millimetres, like TUM/Bonn
+
+
+def write_sequence(folder: Path, seq, jpeg_quality: int = 95) -> None:
+    (folder / 'depth').mkdir(parents=True, exist_ok=True)
+    np.savetxt(folder / 'cam.txt', seq.K, fmt='%.9f')
+    rows = []
+    for i in range(len(seq)):
+        frame = seq.render(i)
+        cv2.imwrite(str(folder / f'{i:06d}.jpg'), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+        depth_mm = np.nan_to_num(frame.depth_m * DEPTH_PNG_SCALE, nan=0.0)
+        cv2.imwrite(str(folder / 'depth' / f'{i:06d}.png'), np.clip(np.round(depth_mm), 0, 65535).astype(np.uint16))
+        rows.append(seq.T_world_cam[i][:3].reshape(-1))
+    np.savetxt(folder / 'poses.txt', np.array(rows), fmt='%.9f')
+
+
+def prepare(out: Path, n_train: int, n_val: int, n_test: int, frames: int, width: int, height: int,
+            speed_mps: float, seed: int, scenes=('indoor', 'corridor')) -> None:
+    from depth_perception.synthetic.sequence import make_sequence
+    splits = {'train': n_train, 'val': n_val, 'test': n_test}
+    index = 0
+    for split, count in splits.items():
+        names = []
+        for k in range(count):
+            kind = scenes[k % len(scenes)]
+            name = f'{split}_{kind}_{k:03d}'
+            # Disjoint seeds per split: held-out rooms and paths are never seen in training.
+            seq = make_sequence(scene=kind, frames=frames, width=width, height=height,
+                                speed_mps=speed_mps, seed=seed * 10_000 + index)
+            index += 1
+            root = out / ('testing' if split == 'test' else 'training')
+            write_sequence(root / name, seq)
+            names.append(name)
+            print(f'{split}: {name}', flush=True)
+        if split != 'test':
+            (out / 'training').mkdir(parents=True, exist_ok=True)
+            (out / 'training' / f'{split}.txt').write_text('\n'.join(names) + '\n')
+        else:
+            (out / 'testing').mkdir(parents=True, exist_ok=True)
+            (out / 'testing' / 'test.txt').write_text('\n'.join(names) + '\n')
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('out', type=Path)
+    p.add_argument('--train', type=int, default=24)
+    p.add_argument('--val', type=int, default=3)
+    p.add_argument('--test', type=int, default=4)
+    p.add_argument('--frames', type=int, default=100)
+    p.add_argument('--width', type=int, default=320)
+    p.add_argument('--height', type=int, default=256)
+    p.add_argument('--speed', type=float, default=0.8, help='camera speed, m/s (10 fps)')
+    p.add_argument('--seed', type=int, default=1)
+    a = p.parse_args(argv)
+    prepare(a.out, a.train, a.val, a.test, a.frames, a.width, a.height, a.speed, a.seed)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
