@@ -1,7 +1,6 @@
 """Checkpoint formats load strictly, give reference outputs, and bad files fail clearly."""
 import argparse
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest

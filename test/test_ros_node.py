@@ -3,7 +3,6 @@ script), this test process publishes camera streams and checks every output topi
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys

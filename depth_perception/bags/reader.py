@@ -23,6 +23,7 @@ from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
 from ..geometry import matrix_from_quaternion_xyzw
+from .messages import stamp_to_ns
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,6 @@ class TopicInfo:
     name: str
     msgtype: str
     count: int
-
-
-def stamp_ns(stamp: Any) -> int:
-    """builtin_interfaces/Time -> integer nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 class BagReader:
@@ -272,15 +268,15 @@ def pose_from_message(msg: Any, msgtype: str, topic: str = '') -> list[StampedPo
     """Poses carried by a PoseStamped / PoseWithCovarianceStamped / Odometry / TFMessage."""
     what = f'{msgtype} on {topic or "?"}'
     if msgtype == POSE_STAMPED:
-        return [StampedPose(stamp_ns(msg.header.stamp), msg.header.frame_id, '',
+        return [StampedPose(stamp_to_ns(msg.header.stamp), msg.header.frame_id, '',
                             _T(msg.pose.position, msg.pose.orientation, what))]
     if msgtype in (POSE_COV_STAMPED, ODOMETRY):
         pose = msg.pose.pose
         child = getattr(msg, 'child_frame_id', '')
-        return [StampedPose(stamp_ns(msg.header.stamp), msg.header.frame_id, child,
+        return [StampedPose(stamp_to_ns(msg.header.stamp), msg.header.frame_id, child,
                             _T(pose.position, pose.orientation, what))]
     if msgtype == TF_MESSAGE:
-        return [StampedPose(stamp_ns(tf.header.stamp), tf.header.frame_id.lstrip('/'),
+        return [StampedPose(stamp_to_ns(tf.header.stamp), tf.header.frame_id.lstrip('/'),
                             tf.child_frame_id.lstrip('/'),
                             _T(tf.transform.translation, tf.transform.rotation, what))
                 for tf in msg.transforms]

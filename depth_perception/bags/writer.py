@@ -61,16 +61,19 @@ class BagWriter:
 
     def write(self, topic: str, msg: Any, t_ns: int) -> None:
         """Serialize `msg` (a rosbags message object) and record it at receive time `t_ns`."""
+        self.write_raw(topic, msg.__msgtype__, serialize(msg), t_ns)
+
+    def write_raw(self, topic: str, msgtype: str, raw_cdr: bytes, t_ns: int) -> None:
+        """Record already serialized CDR bytes (e.g. straight from DDS, nothing re-encoded)."""
         if self._writer is None:
             raise BagWriterError('BagWriter is not open (use it as a context manager)')
-        msgtype = msg.__msgtype__
         conn = self._connections.get(topic)
         if conn is None:
             conn = self._writer.add_connection(topic, msgtype, typestore=self.typestore)
             self._connections[topic] = conn
         elif conn.msgtype != msgtype:
             raise BagWriterError(f'topic {topic} already carries {conn.msgtype}, not {msgtype}')
-        self._writer.write(conn, int(t_ns), serialize(msg))
+        self._writer.write(conn, int(t_ns), bytes(raw_cdr))
         self.message_counts[topic] = self.message_counts.get(topic, 0) + 1
 
     def size_bytes(self) -> int:

@@ -9,16 +9,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .common import parse_resolution
+
 NAME = 'eval'
 HELP = ('Evaluate depth (SC-Depth metrics) and ego-motion (ATE/RPE/KITTI) on a rosbag2; '
         'writes a report folder and an output bag.')
 
 log = logging.getLogger(__name__)
-
-
-def _resolution(text: str) -> tuple[int, int]:
-    h, w = text.lower().split('x')
-    return int(h), int(w)
 
 
 def add_arguments(p) -> None:
@@ -30,7 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument('--method', default='scdepth', help='depth method (default scdepth)')
     p.add_argument('--checkpoint', default='', help='model weights (default: the packaged model)')
     p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto (default cpu)')
-    p.add_argument('--resolution', type=_resolution, default=None, metavar='HxW',
+    p.add_argument('--resolution', type=parse_resolution, default=None, metavar='HxW',
                    help="network input size, e.g. 256x320 (default: the checkpoint's)")
     p.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
     g = p.add_argument_group('topics (empty = auto-detect by type)')

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..bags.reader import BagError, BagReader, camera_info_to_K, pose_from_message, stamp_ns
+from ..bags.reader import BagError, BagReader, camera_info_to_K, pose_from_message
+from ..bags.messages import stamp_to_ns
 from ..odometry import T_BASE_OPTICAL
 from .association import Association, associate
 from .config import EvalConfig
@@ -47,7 +48,7 @@ def build_index(bag: BagReader, topics: Topics, cfg: EvalConfig) -> BagIndex:
     wanted = [t for t in (topics.image, topics.camera_info, topics.gt_depth, topics.mask, topics.gt_pose) if t]
     for topic, t_bag, msg in bag.messages(sorted(set(wanted))):
         if topic in (topics.image, topics.gt_depth, topics.mask) and hasattr(msg, 'header'):
-            s = stamp_ns(msg.header.stamp)
+            s = stamp_to_ns(msg.header.stamp)
             if s == 0:   # unstamped publisher: fall back to the recording time, and say so
                 idx.zero_stamps += 1
                 s = t_bag
@@ -60,7 +61,7 @@ def build_index(bag: BagReader, topics: Topics, cfg: EvalConfig) -> BagIndex:
                 idx.mask_stamps_ns.append(s)
         if topic == topics.camera_info:
             K, hw = camera_info_to_K(msg, topic)
-            idx.K_stamps_ns.append(stamp_ns(msg.header.stamp) or t_bag)
+            idx.K_stamps_ns.append(stamp_to_ns(msg.header.stamp) or t_bag)
             idx.K_list.append(K)
             idx.K_sizes_hw.append(hw)
         if topic == topics.gt_pose:

@@ -21,7 +21,8 @@ import time
 
 from tqdm import tqdm
 
-from ..bags.reader import IMAGE, BagReader, stamp_ns
+from ..bags.reader import BagReader
+from ..bags.messages import stamp_to_ns
 from .bag_index import build_index
 from .config import EvalConfig
 from .recorded import run_recorded
@@ -57,9 +58,7 @@ def run_live(cfg: EvalConfig) -> dict:
     from rosgraph_msgs.msg import Clock
 
     from ..bags.messages import TYPESTORE
-    from rosbags.rosbag2 import Writer
-
-    from ..bags.writer import STORAGES
+    from ..bags.writer import BagWriter
     from ..ros.scdepth_node import SCDepthNode
 
     with BagReader(cfg.bag, cfg.typestore) as bag:
@@ -75,14 +74,10 @@ def run_live(cfg: EvalConfig) -> dict:
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
-    if out_path.exists():
-        raise FileExistsError(f'{out_path} already exists')
     # raw CDR straight from DDS into the bag: nothing is re-serialised on the way
-    writer = Writer(out_path, version=8, storage_plugin=STORAGES[cfg.output_storage])
-    writer.open()
+    writer = BagWriter(out_path, storage=cfg.output_storage).open()
     lock = threading.Condition()
     seen: dict[str, set[int]] = {t: set() for t in RECORDED}
-    conns: dict[str, object] = {}
     stats = {'published_images': 0, 'waits_timed_out': 0}
     executor = None
     nodes = []
@@ -110,14 +105,11 @@ def run_live(cfg: EvalConfig) -> dict:
                 stamps = set()
                 if msgtype == 'tf2_msgs/msg/TFMessage':
                     msg = TYPESTORE.deserialize_cdr(raw, msgtype)
-                    stamps = {stamp_ns(tf.header.stamp) for tf in msg.transforms}
+                    stamps = {stamp_to_ns(tf.header.stamp) for tf in msg.transforms}
                 else:
-                    stamps = {stamp_ns(TYPESTORE.deserialize_cdr(raw, msgtype).header.stamp)}
+                    stamps = {stamp_to_ns(TYPESTORE.deserialize_cdr(raw, msgtype).header.stamp)}
                 with lock:
-                    conn = conns.get(topic)
-                    if conn is None:
-                        conn = conns[topic] = writer.add_connection(topic, msgtype, typestore=TYPESTORE)
-                    writer.write(conn, max(t_ns, min(stamps) if stamps else 0), bytes(raw))
+                    writer.write_raw(topic, msgtype, raw, max(t_ns, min(stamps) if stamps else 0))
                     seen[topic].update(stamps)
                     lock.notify_all()
             return cb

@@ -14,7 +14,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ..bags.reader import (IMAGE, POSE_TYPES, BagError, BagReader, image_to_depth_m,
-                           pose_from_message, stamp_ns)
+                           pose_from_message)
+from ..bags.messages import stamp_to_ns
 from .association import associate
 from .bag_index import build_index
 from .config import EvalConfig
@@ -39,7 +40,7 @@ def read_predictions(pred_bag: Path, depth_topic: str, pose_topic: str | None, p
         for conn, t_bag, raw in bag.raw_messages(topics):
             msg = bag.deserialize(raw, conn.msgtype, conn.topic)
             if conn.topic == depth_topic:
-                d_stamps.append(stamp_ns(msg.header.stamp) or t_bag)
+                d_stamps.append(stamp_to_ns(msg.header.stamp) or t_bag)
                 d_raw.append(bytes(raw))
             else:
                 for p in pose_from_message(msg, conn.msgtype, conn.topic):
