@@ -71,6 +71,8 @@ def test_bad_frames_are_refused(est, rgb, K, match):
 def test_bad_configuration_is_refused():
     with pytest.raises(ValueError, match='multiples of 32'):
         create_estimator('scdepth', device='cpu', resolution_hw=(100, 96))
+    with pytest.raises(ValueError, match='at least 64x64'):
+        create_estimator('scdepth', device='cpu', resolution_hw=(32, 64))
     with pytest.raises(ValueError, match='depth_scale'):
         create_estimator('scdepth', device='cpu', depth_scale=0.0)
     with pytest.raises(ValueError, match='unknown method'):

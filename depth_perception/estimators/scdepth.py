@@ -110,8 +110,9 @@ class SCDepthEstimator(DepthEstimator):
 
         self.resolution_hw = tuple(cfg.resolution_hw or self._checkpoint_resolution())
         h, w_ = self.resolution_hw
-        if h % 32 or w_ % 32 or h <= 0 or w_ <= 0:
-            raise ValueError(f'network resolution {h}x{w_} must be positive multiples of 32')
+        # The decoder reflection-pads the 1/32-scale features, which needs them >= 2 px.
+        if h % 32 or w_ % 32 or h < 64 or w_ < 64:
+            raise ValueError(f'network resolution {h}x{w_} must be multiples of 32, at least 64x64')
         self._prev: torch.Tensor | None = None
 
     def _checkpoint_resolution(self) -> tuple[int, int]:
