@@ -159,8 +159,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple = (
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ValueError(f'{f.name} must be true or false, got {value!r}')
-        elif isinstance(default, float) and isinstance(value, int):
-            setattr(cfg, f.name, float(value))
+        elif isinstance(default, float) and isinstance(value, (int, str)) and not isinstance(value, bool):
+            try:   # YAML 1.1 reads '2e-4' (no dot) as a string
+                setattr(cfg, f.name, float(value))
+            except ValueError:
+                raise ValueError(f'{f.name} must be a number, got {value!r}') from None
         elif f.name == 'devices' and not isinstance(value, str):
             setattr(cfg, f.name, str(value))
     return cfg.validate()
