@@ -38,6 +38,7 @@ def _weights(run_dir):
     return {**{'d.' + k: v for k, v in w.depth_state.items()}, **{'p.' + k: v for k, v in w.pose_state.items()}}
 
 
+@pytest.mark.slow   # three short Lightning runs: ~35-50 s on 2 cores
 def test_killed_mid_epoch_and_resumed_matches_uninterrupted(tmp_path):
     data = write_plane_dataset(tmp_path / 'data', frames=6)
     full = train(_config(data, tmp_path, 'full'), enable_progress_bar=False)

@@ -46,10 +46,11 @@ def evaluate_sequence(estimator, scene: Path, preset) -> dict:
         gt = layout.read_depth_m(scene / 'depth' / f'{path.stem}.png', DEPTH_PNG_SCALE)
         gt[gt <= 0] = np.nan
         pix = valid_pixels(gt, result.depth_m, preset)
-        ratios.append(pix.median_ratio)
-        depth_errs.append(frame_errors(pix, pix.median_ratio, preset)['all'])
-        const = valid_pixels(gt, np.ones_like(gt), preset)
-        const_errs.append(frame_errors(const, const.median_ratio, preset)['all'])
+        if pix.gt_m.size:                      # frames with no GT inside the caps are skipped
+            ratios.append(pix.median_ratio)
+            depth_errs.append(frame_errors(pix, pix.median_ratio, preset)['all'])
+            const = valid_pixels(gt, np.ones_like(gt), preset)
+            const_errs.append(frame_errors(const, const.median_ratio, preset)['all'])
         if i > 0 and result.T_prev_curr is not None:
             T_gt = invert_T(T_world_cam[i - 1]) @ T_world_cam[i]
             t_pred.append(result.T_prev_curr[:3, 3])
@@ -72,7 +73,7 @@ def evaluate_sequence(estimator, scene: Path, preset) -> dict:
     }
 
 
-def evaluate(checkpoint: str, data: Path, max_depth_m: float = 10.0) -> dict:
+def evaluate(checkpoint: str, data: Path, max_depth_m: float = 100.0) -> dict:
     estimator = create_estimator('scdepth', checkpoint=str(checkpoint), device='cpu')
     preset = get_preset('generic', max_depth_m=max_depth_m)
     root = Path(data)
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--checkpoint', required=True)
     p.add_argument('--data', required=True, type=Path, help='folder of held-out scenes (e.g. DATASET/testing)')
-    p.add_argument('--max-depth', type=float, default=10.0)
+    p.add_argument('--max-depth', type=float, default=100.0, help="depth cap, m (validation's 'generic' preset)")
     p.add_argument('--json', type=Path, default=None)
     a = p.parse_args(argv)
     report = evaluate(a.checkpoint, a.data, a.max_depth)

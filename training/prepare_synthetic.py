@@ -35,7 +35,7 @@ def write_sequence(folder: Path, seq, jpeg_quality: int = 95, blur_px: float = 0
 
 def prepare(out: Path, n_train: int, n_val: int, n_test: int, frames: int, width: int, height: int,
             speed_mps: float, seed: int, scenes=('indoor', 'corridor'), fps: float = 10.0,
-            blur_px: float = 0.0) -> None:
+            blur_px: float = 0.0, trajectory: str | None = None) -> None:
     from depth_perception.synthetic.sequence import make_sequence
     splits = {'train': n_train, 'val': n_val, 'test': n_test}
     index = 0
@@ -46,7 +46,8 @@ def prepare(out: Path, n_train: int, n_val: int, n_test: int, frames: int, width
             name = f'{split}_{kind}_{k:03d}'
             # Disjoint seeds per split: held-out rooms and paths are never seen in training.
             seq = make_sequence(scene=kind, frames=frames, width=width, height=height,
-                                speed_mps=speed_mps, fps=fps, seed=seed * 10_000 + index)
+                                speed_mps=speed_mps, fps=fps, seed=seed * 10_000 + index,
+                                trajectory=trajectory)
             index += 1
             root = out / ('testing' if split == 'test' else 'training')
             write_sequence(root / name, seq, blur_px=blur_px)
@@ -76,9 +77,12 @@ def main(argv=None) -> int:
                    help='Gaussian blur of the stored frames. The procedural textures carry energy up to '
                         'the pixel scale, which aliases at small training sizes and leaves the '
                         'photometric loss a convergence basin of about one pixel; blurring widens it')
+    p.add_argument('--trajectory', default=None, choices=['handheld', 'driving', 'uav'],
+                   help="camera path (default: the scene's own). 'uav' is pure translation: all image "
+                        'motion is parallax, so depth is observable from the first step')
     p.add_argument('--seed', type=int, default=1)
     a = p.parse_args(argv)
-    prepare(a.out, a.train, a.val, a.test, a.frames, a.width, a.height, a.speed, a.seed, fps=a.fps, blur_px=a.blur)
+    prepare(a.out, a.train, a.val, a.test, a.frames, a.width, a.height, a.speed, a.seed, fps=a.fps, blur_px=a.blur, trajectory=a.trajectory)
     return 0
 
 
