@@ -157,6 +157,20 @@ def test_trajectories_kinds():
     np.testing.assert_allclose(np.linalg.norm(d, axis=1), 2.0 / uav.config.fps, rtol=1e-9)
     np.testing.assert_allclose(d, np.broadcast_to(d[0], d.shape), atol=1e-12)
 
+    # In a room the requested 5 m path does not fit: the flight is slowed to stay in the
+    # camera region, and its course is not tied to the view direction (sideways parallax).
+    lateral = []
+    for seed in range(6):
+        room = make_sequence(scene='indoor', trajectory='uav', frames=20, fps=4.0, speed_mps=1.0,
+                             seed=seed, width=8, height=8)
+        r, pos = room.scene.region, room.T_world_cam[:, :3, 3]
+        assert np.all(np.abs(pos - r.centre_m) <= r.half_extent_m + 1e-9)
+        step = np.diff(pos, axis=0)
+        assert np.linalg.norm(step, axis=1).max() < 1.0 / 4.0 - 1e-3
+        view = room.T_world_cam[0, :3, 2]
+        lateral.append(abs(view @ step[0]) / np.linalg.norm(step[0]))
+    assert min(lateral) < 0.7
+
     drive = make_sequence(scene='street', frames=10, seed=1, width=8, height=8)
     fwd_cam = np.einsum('nij,j->ni', drive.T_world_cam[:, :3, :3], [0, 0, 1.0])
     motion = np.diff(drive.T_world_cam[:, :3, 3], axis=0)

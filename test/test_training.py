@@ -13,6 +13,7 @@ from training.data import layout
 from training.data.augment import augment_train, random_flip, random_scale_crop, resize
 from training.data.frame_index import changed_fraction, valid_frame_indices
 from training.data.sampler import StepBatchSampler
+from training.datamodule import SCDepthDataModule
 from training.data.sequences import DepthValidationDataset, SequenceDataset, build_snippets
 from training.module import NonFiniteLossError, SCDepthModule, check_finite
 
@@ -135,6 +136,17 @@ def test_snippets_and_datasets_follow_the_layout(tmp_path):
     val = DepthValidationDataset(layout.read_scene_list(train_root, 'val'), (32, 32), 1000.0)
     gt = val[0]['gt_depth_m']
     assert gt.shape == (32, 32) and 2.0 < float(gt.mean()) < 4.0   # millimetre PNG read back in metres
+
+
+def test_validation_subset_spreads_over_every_sequence(tmp_path):
+    root = write_plane_dataset(tmp_path, val_scenes=('v0', 'v1', 'v2'), frames=6, height=32, width=32)
+    cfg = TrainConfig(dataset_dir=str(root), dataset_name='synthetic', img_height=32, img_width=32,
+                      val_max_batches=4)
+    dm = SCDepthDataModule(cfg)
+    dm.setup('fit')
+    frames = [dm.val_set.dataset.items[i][0] for i in dm.val_set.indices]
+    assert len(frames) == 4 and {f.parent.name for f in frames} == {'v0', 'v1', 'v2'}
+    assert len(dm.val_dataloader()) == 4
 
 
 def test_frame_index_counts_real_changes_without_uint8_wraparound():

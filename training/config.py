@@ -65,7 +65,7 @@ class TrainConfig:
     accelerator: str = 'auto'           # 'cpu', 'gpu', 'auto'
     devices: str = 'auto'               # Lightning devices ('auto', 1, 2, '0,1'): >1 GPU uses DDP
     precision: str = '32-true'
-    val_max_batches: int = 0            # 0: the whole validation set
+    val_max_batches: int = 0            # validation frames, evenly spaced over the set; 0: all
     val_every_n_epochs: int = 1
     checkpoint_every_n_steps: int = 200  # Lightning last.ckpt cadence, for --resume
     log_every_n_steps: int = 20

@@ -1,8 +1,9 @@
 """LightningDataModule over the SC-Depth layout, with the step-indexed sampler for exact resume."""
 from __future__ import annotations
 
+import numpy as np
 import pytorch_lightning as pl
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from .config import TrainConfig
 from .data import layout
@@ -42,6 +43,10 @@ class SCDepthDataModule(pl.LightningDataModule):
             else:
                 self.val_set = SequenceDataset(scenes, cfg.sequence_length, cfg.skip_frames,
                                                cfg.training_size_hw, cfg.use_frame_index, augment=False)
+            n = cfg.val_max_batches
+            if n and len(self.val_set) > n:
+                # Spread over every validation sequence: the first n frames are often one view.
+                self.val_set = Subset(self.val_set, np.linspace(0, len(self.val_set) - 1, n).round().astype(int).tolist())
 
     def _global_step(self) -> int:
         return self.trainer.global_step if self.trainer is not None else 0

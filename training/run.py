@@ -86,7 +86,7 @@ def build_trainer(cfg: TrainConfig, callbacks=(), enable_progress_bar: bool = Tr
     kwargs = dict(max_epochs=cfg.num_epochs, accelerator=cfg.accelerator, devices=_devices(cfg.devices),
                   precision=cfg.precision, logger=loggers, callbacks=all_callbacks,
                   log_every_n_steps=cfg.log_every_n_steps, num_sanity_val_steps=0,
-                  limit_val_batches=cfg.val_max_batches or 1.0, check_val_every_n_epoch=cfg.val_every_n_epochs,
+                  check_val_every_n_epoch=cfg.val_every_n_epochs,
                   use_distributed_sampler=False, enable_progress_bar=enable_progress_bar,
                   enable_model_summary=False, default_root_dir=str(run_dir))
     kwargs.update(overrides)

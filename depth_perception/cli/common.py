@@ -1,12 +1,14 @@
 """Arguments shared by the commands that run a depth model."""
 from __future__ import annotations
 
+import argparse
+
 
 def parse_resolution(text: str) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in text.lower().split('x'))
     except ValueError:
-        raise ValueError(f'--resolution must look like 256x320 (HxW), got {text!r}') from None
+        raise argparse.ArgumentTypeError(f'must look like 256x320 (HxW), got {text!r}') from None
     return h, w
 
 
@@ -17,7 +19,7 @@ def add_model_arguments(parser) -> None:
                              'default: the packaged model')
     parser.add_argument('--pose-checkpoint', default='',
                         help='separate pose network file (SC-SfMLearner releases)')
-    parser.add_argument('--resolution', default=None, metavar='HxW',
+    parser.add_argument('--resolution', type=parse_resolution, default=None, metavar='HxW',
                         help='network input size; default: the checkpoint\'s training size')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
@@ -25,5 +27,4 @@ def add_model_arguments(parser) -> None:
 
 def model_options(args) -> dict:
     return {'checkpoint': args.checkpoint, 'pose_checkpoint': args.pose_checkpoint,
-            'resolution_hw': parse_resolution(args.resolution) if args.resolution else None,
-            'device': args.device, 'depth_scale': args.depth_scale}
+            'resolution_hw': args.resolution, 'device': args.device, 'depth_scale': args.depth_scale}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .common import parse_resolution
+from .common import add_model_arguments, model_options
 
 NAME = 'eval'
 HELP = ('Evaluate depth (SC-Depth metrics) and ego-motion (ATE/RPE/KITTI) on a rosbag2; '
@@ -24,12 +24,7 @@ def add_arguments(p) -> None:
     from ..bags.reader import TYPESTORES
     p.add_argument('--bag', required=True, type=Path, help='rosbag2 folder, .mcap or .db3 file')
     p.add_argument('--out', type=Path, default=None, help='report folder (default: eval_<bag name>)')
-    p.add_argument('--method', default='scdepth', help='depth method (default scdepth)')
-    p.add_argument('--checkpoint', default='', help='model weights (default: the packaged model)')
-    p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto (default cpu)')
-    p.add_argument('--resolution', type=parse_resolution, default=None, metavar='HxW',
-                   help="network input size, e.g. 256x320 (default: the checkpoint's)")
-    p.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
+    add_model_arguments(p)
     g = p.add_argument_group('topics (empty = auto-detect by type)')
     g.add_argument('--image-topic', default='')
     g.add_argument('--camera-info-topic', default='')
@@ -75,8 +70,7 @@ def config_from_args(args):
     from ..evaluation.config import EvalConfig
     out = args.out or Path(f'eval_{Path(args.bag).name.replace(".", "_")}')
     return EvalConfig(
-        bag=Path(args.bag), out_dir=Path(out), method=args.method, checkpoint=args.checkpoint,
-        device=args.device, resolution_hw=args.resolution, depth_scale=args.depth_scale,
+        bag=Path(args.bag), out_dir=Path(out), method=args.method, **model_options(args),
         image_topic=args.image_topic, camera_info_topic=args.camera_info_topic,
         gt_depth_topic=args.gt_depth_topic, gt_pose_topic=args.gt_pose_topic,
         gt_tf=tuple(args.gt_tf) if args.gt_tf else None, mask_topic=args.mask_topic,

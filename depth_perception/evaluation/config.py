@@ -12,7 +12,8 @@ class EvalConfig:
     # estimator
     method: str = 'scdepth'
     checkpoint: str = ''
-    device: str = 'cpu'
+    pose_checkpoint: str = ''
+    device: str = 'auto'
     resolution_hw: tuple[int, int] | None = None
     depth_scale: float = 1.0
     # topics ('' = auto-detect by type; see topics.py)

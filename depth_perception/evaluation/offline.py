@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def make_estimator(cfg: EvalConfig):
-    opts = dict(checkpoint=cfg.checkpoint, device=cfg.device, depth_scale=cfg.depth_scale)
+    opts = dict(checkpoint=cfg.checkpoint, pose_checkpoint=cfg.pose_checkpoint, device=cfg.device,
+                depth_scale=cfg.depth_scale)
     if cfg.resolution_hw:
         opts['resolution_hw'] = tuple(cfg.resolution_hw)
     return create_estimator(cfg.method, **opts)

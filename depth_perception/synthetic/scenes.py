@@ -126,6 +126,7 @@ def _wall_furniture(b: _Builder, size, count: int, max_depth_m: float, max_heigh
         side = rng.integers(4)
         along = sx if side >= 2 else sy
         w, h = rng.uniform(0.3, 1.2), rng.uniform(0.3, 0.9)
+        w = min(w, 0.45 * along)  # a narrow corridor's end wall is shorter than the widest panel
         s, z = rng.uniform(-along / 2 + w, along / 2 - w), rng.uniform(1.2, min(2.2, sz - h / 2 - 0.1))
         t = 0.03
         centre = {0: [-sx / 2 + t / 2, s, z], 1: [sx / 2 - t / 2, s, z],

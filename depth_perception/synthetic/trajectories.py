@@ -3,7 +3,8 @@
 - handheld: smooth 6-DoF loop inside the scene's camera region with real rotation
   (yaw sweeps, pitch and roll wobble), like TUM/NYU hand-held recordings.
 - driving: forward along the scene heading with lane wander and small yaw (KITTI-like).
-- uav: stabilised flight, pure translation at constant velocity, fixed orientation (DepthNet).
+- uav: stabilised flight, pure translation at constant velocity, fixed orientation (DepthNet),
+  slowed down where needed to stay inside the camera region.
 All paths are centred on the camera region so that they stay inside it.
 """
 from __future__ import annotations
@@ -81,15 +82,26 @@ def driving(region: CameraRegion, t: np.ndarray, speed_mps: float, rng: np.rando
 
 def uav(region: CameraRegion, t: np.ndarray, speed_mps: float, rng: np.random.Generator,
         three_d: bool) -> np.ndarray:
-    """Constant velocity, constant orientation; `three_d` picks any flight direction."""
+    """Constant velocity, constant orientation; `three_d` picks any flight direction.
+
+    Otherwise the view yaw is near the scene heading and the flight direction is any horizontal
+    direction relative to it: sideways flight gives parallax at every pixel, where a forward
+    path leaves the image centre (its focus of expansion) without any. The speed is lowered
+    where the requested path would leave the camera region (into walls or furniture).
+    """
     if three_d:
         d = rng.standard_normal(3)
         yaw, pitch = rng.uniform(-np.pi, np.pi), rng.uniform(-0.3, 0.3)
     else:
         yaw = region.heading_rad + rng.uniform(-0.5, 0.5)
-        d = np.array([np.cos(yaw), np.sin(yaw), rng.uniform(-0.1, 0.1)])
+        course = yaw + rng.uniform(-np.pi, np.pi)
+        d = np.array([np.cos(course), np.sin(course), rng.uniform(-0.1, 0.1)])
         pitch = rng.uniform(-0.15, 0.05)
-    v = speed_mps * d / np.linalg.norm(d)
+    d = d / np.linalg.norm(d)
+    half_duration_s = max(t[-1] / 2, 1e-9)
+    with np.errstate(divide='ignore'):
+        reach_m = np.min(np.where(np.abs(d) > 1e-9, region.half_extent_m / np.abs(d), np.inf))
+    v = min(speed_mps, reach_m / half_duration_s) * d
     pos = region.centre_m + (t - t[-1] / 2)[:, None] * v
     ypr = np.tile([yaw, pitch, 0.0], (len(t), 1))
     return _poses(pos, ypr)
