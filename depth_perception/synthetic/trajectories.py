@@ -99,8 +99,7 @@ def uav(region: CameraRegion, t: np.ndarray, speed_mps: float, rng: np.random.Ge
         pitch = rng.uniform(-0.15, 0.05)
     d = d / np.linalg.norm(d)
     half_duration_s = max(t[-1] / 2, 1e-9)
-    with np.errstate(divide='ignore'):
-        reach_m = np.min(np.where(np.abs(d) > 1e-9, region.half_extent_m / np.abs(d), np.inf))
+    reach_m = np.min(region.half_extent_m / np.maximum(np.abs(d), 1e-12))
     v = min(speed_mps, reach_m / half_duration_s) * d
     pos = region.centre_m + (t - t[-1] / 2)[:, None] * v
     ypr = np.tile([yaw, pitch, 0.0], (len(t), 1))
