@@ -4,13 +4,17 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = 'depth_perception'
+TRAINING = 'depth_perception_training'
 
 setup(
     name=PACKAGE,
     version='0.1.0',
-    packages=find_packages(exclude=['test', 'test.*', 'bench', 'tools']),
-    package_data={PACKAGE: ['data/*', 'data/**/*']},
-    include_package_data=True,
+    # The offline training code lives in training/ at the top of the repository but installs
+    # under a name of its own, so it cannot collide with another project's `training`.
+    packages=(find_packages(include=[PACKAGE, f'{PACKAGE}.*'])
+              + [f'{TRAINING}{p[len("training"):]}' for p in find_packages(include=['training', 'training.*'])]),
+    package_dir={TRAINING: 'training'},
+    package_data={f'{PACKAGE}.data': ['*.pt'], TRAINING: ['configs/*/*.yaml']},
     data_files=[
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
         (f'share/{PACKAGE}', ['package.xml']),

@@ -17,8 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.config import load_config  # noqa: E402
-from training.module import SCDepthModule  # noqa: E402
+from depth_perception_training.config import load_config  # noqa: E402
+from depth_perception_training.module import SCDepthModule  # noqa: E402
 
 
 def make_batch(b: int, h: int, w: int, n_refs: int, device, with_pseudo: bool) -> dict:

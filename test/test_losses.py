@@ -5,10 +5,10 @@ import torch
 
 from depth_perception.geometry import invert_T, make_T, euler_xyz_to_matrix_np
 from depth_perception.normals import depth_to_normals
-from training.analytic_scene import TexturedPlane, default_K, render
-from training.data.sequences import to_normalised_tensor
-from training.losses import LossOptions, edge_aware_smoothness, photo_and_geometry_loss
-from training.losses.photo_geometry import pairwise_terms
+from depth_perception_training.analytic_scene import TexturedPlane, default_K, render
+from depth_perception_training.data.sequences import to_normalised_tensor
+from depth_perception_training.losses import LossOptions, edge_aware_smoothness, photo_and_geometry_loss
+from depth_perception_training.losses.photo_geometry import pairwise_terms
 
 torch.set_num_threads(1)
 H, W = 64, 80

@@ -6,10 +6,10 @@ import torch
 
 from depth_perception.geometry import euler_xyz_to_matrix_np, make_T
 from depth_perception.normals import depth_to_normals
-from training.analytic_scene import TexturedPlane, default_K, render
-from training.data.sequences import to_normalised_tensor
-from training.losses import edge_guided_normal_ranking_loss, mask_ranking_loss, rectify_references, rotation_warp
-from training.losses.mask_ranking import ordinal_labels, unreliable_mask
+from depth_perception_training.analytic_scene import TexturedPlane, default_K, render
+from depth_perception_training.data.sequences import to_normalised_tensor
+from depth_perception_training.losses import edge_guided_normal_ranking_loss, mask_ranking_loss, rectify_references, rotation_warp
+from depth_perception_training.losses.mask_ranking import ordinal_labels, unreliable_mask
 
 torch.set_num_threads(1)
 H, W = 64, 80

@@ -7,15 +7,15 @@ import torch
 
 from depth_perception.checkpoints import read_scdepth_checkpoint, save_own_checkpoint
 from depth_perception.estimators import CameraFrame, create_estimator
-from training.analytic_scene import write_plane_dataset
-from training.config import TrainConfig, load_config
-from training.data import layout
-from training.data.augment import augment_train, random_flip, random_scale_crop, resize
-from training.data.frame_index import changed_fraction, valid_frame_indices
-from training.data.sampler import StepBatchSampler
-from training.datamodule import SCDepthDataModule
-from training.data.sequences import DepthValidationDataset, SequenceDataset, build_snippets
-from training.module import NonFiniteLossError, SCDepthModule, check_finite
+from depth_perception_training.analytic_scene import write_plane_dataset
+from depth_perception_training.config import TrainConfig, load_config
+from depth_perception_training.data import layout
+from depth_perception_training.data.augment import augment_train, random_flip, random_scale_crop, resize
+from depth_perception_training.data.frame_index import changed_fraction, valid_frame_indices
+from depth_perception_training.data.sampler import StepBatchSampler
+from depth_perception_training.datamodule import SCDepthDataModule
+from depth_perception_training.data.sequences import DepthValidationDataset, SequenceDataset, build_snippets
+from depth_perception_training.module import NonFiniteLossError, SCDepthModule, check_finite
 
 torch.set_num_threads(1)
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / 'training' / 'configs').glob('v*/*.yaml'))

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from depth_perception.checkpoints import read_scdepth_checkpoint
-from training.analytic_scene import write_plane_dataset
-from training.config import load_config
-from training.run import train
+from depth_perception_training.analytic_scene import write_plane_dataset
+from depth_perception_training.config import load_config
+from depth_perception_training.run import train
 
 torch.set_num_threads(1)
 

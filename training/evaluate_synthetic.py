@@ -1,6 +1,6 @@
 """Held-out evaluation of a trained model on sequences with exact depth and poses (synthetic data).
 
-    python -m training.evaluate_synthetic --checkpoint runs/x/scdepth_best.pt \
+    python -m depth_perception_training.evaluate_synthetic --checkpoint runs/x/scdepth_best.pt \
         --data /path/synthetic_scdepth/testing [--json out.json]
 
 Depth: SC-Depth metrics with per-image median scaling (`depth_perception.evaluation`),

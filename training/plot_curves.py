@@ -1,6 +1,6 @@
 """Plot the loss and validation curves of a run from its TensorBoard logs into one PNG.
 
-    python -m training.plot_curves runs/synthetic_v1 [--out curves.png]
+    python -m depth_perception_training.plot_curves runs/synthetic_v1 [--out curves.png]
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Render synthetic sequences (depth_perception.synthetic) into the SC-Depth dataset layout.
 
-    python -m training.prepare_synthetic OUT --train 24 --val 2 --test 4 --frames 100 --fps 20 --blur 2
+    python -m depth_perception_training.prepare_synthetic OUT --train 24 --val 2 --test 4 --frames 100 --fps 20 --blur 2
 
 Writes OUT/training/<scene>/{000000.jpg.., cam.txt, depth/*.png (uint16 mm), poses.txt},
 OUT/training/train.txt and val.txt, and held-out OUT/testing/<scene>/ in the same form (never

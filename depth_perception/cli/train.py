@@ -1,4 +1,4 @@
-"""`depth-perception train`: self-supervised SC-Depth training (thin shell over `training.run.train`)."""
+"""`depth-perception train`: self-supervised SC-Depth training (thin shell over `depth_perception_training.run.train`)."""
 from __future__ import annotations
 
 import shlex
@@ -19,8 +19,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from training.config import load_config
-    from training.run import train
+    from depth_perception_training.config import load_config
+    from depth_perception_training.run import train
     cfg = load_config(args.config, args.overrides)
     cfg.notes.setdefault('command', 'depth-perception ' + ' '.join(shlex.quote(a) for a in sys.argv[1:]))
     result = train(cfg, resume=args.resume, enable_progress_bar=not args.no_progress)

@@ -6,7 +6,7 @@ so negative differences wrap around (3 - 5 = 254) and count as "changed": a fram
 got slightly darker passed the test. Here the difference is taken in int16, so only real
 changes count. Writes `frame_index.txt` (kept indices into the sorted image list).
 
-    python -m training.data.frame_index DATASET/training [--threshold 10] [--fraction 0.5]
+    python -m depth_perception_training.data.frame_index DATASET/training [--threshold 10] [--fraction 0.5]
 """
 from __future__ import annotations
 

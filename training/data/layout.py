@@ -58,7 +58,7 @@ def read_frame_index(scene: Path) -> list[int]:
     path = scene / 'frame_index.txt'
     if not path.is_file():
         raise FileNotFoundError(f'{path} not found (use_frame_index is set; run '
-                                'training.data.frame_index to create it)')
+                                'depth_perception_training.data.frame_index to create it)')
     return [int(v) for v in path.read_text().split()]
 
 

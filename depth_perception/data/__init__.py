@@ -1,0 +1,1 @@
+"""Package data: the default model weights (read through importlib.resources)."""
