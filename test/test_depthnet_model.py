@@ -3,7 +3,6 @@ three file layouts and at sizes that are and are not multiples of 64; bad files 
 import pickle
 
 import cv2
-import numpy as np
 import pytest
 import torch
 

@@ -118,3 +118,12 @@ def test_train_command_writes_loadable_models_and_resumes(stillbox, tmp_path):
 def test_unknown_config_keys_are_errors(tmp_path):
     with pytest.raises(ValueError, match='unknown DepthNet config keys'):
         load_config(CONFIG, ['learning_rate=0.1'])
+
+
+def test_nan_guard_stops_a_diverging_run_with_a_clear_error(stillbox, tmp_path):
+    from depth_perception_training.depthnet.run import NonFiniteLossError, train
+    cfg = load_config(CONFIG, [f'dataset_dir={stillbox}', 'batch_size=4', 'epoch_size=8', 'lr=1.0e+30',
+                               'dampening=0', 'max_nonfinite_steps=2', 'num_workers=0',
+                               f'output_dir={tmp_path}', 'epochs=1'])
+    with pytest.raises(NonFiniteLossError, match='2 non-finite losses in a row'):
+        train(cfg, enable_progress_bar=False)

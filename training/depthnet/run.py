@@ -142,9 +142,10 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
             optimizer.step()
             losses.append(loss.item())
             if writer:
-                writer.add_scalar("train/loss", losses[-1], step)
-                writer.add_scalar('train/depth_error_m', float(depth_error_m(outputs[0].detach(), target.to(device))), step)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                writer.add_scalar('train/loss', losses[-1], step)
+                error = depth_error_m(outputs[0].detach(), target.to(device))
+                writer.add_scalar('train/depth_error_m', float(error), step)
+            bar.set_postfix(loss=f'{losses[-1]:.3f}')
             step += 1
             if max_steps and step >= max_steps:
                 stop = True
