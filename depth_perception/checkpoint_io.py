@@ -49,7 +49,7 @@ class CheckpointError(Exception):
 
 
 # --------------------------------------------------------------------------- the file
-def _check_path(path: Path) -> int:
+def check_file(path: Path) -> int:
     """Size of the regular file at `path`, or a CheckpointError saying why it is not one."""
     try:
         st = os.stat(path)
@@ -208,8 +208,10 @@ def _has_own_bytes(t: torch.Tensor) -> bool:
     return True
 
 
-def check_tensors(obj, path: Path, size: int, *, check_finite: bool = True) -> None:
-    """Refuse tensors without real storage behind them, too many bytes, or NaN/Inf values."""
+def check_tensors(obj, path: Path, size: int, *, check_finite: bool | str = True) -> None:
+    """Refuse tensors without real storage behind them, too many bytes, or NaN/Inf values
+    (in every tensor, or with `check_finite='state_dict'` only in that subtree: training state
+    such as ModelCheckpoint's kth_value is legitimately inf)."""
     total = 0
     limit = MAX_EXPANSION * size + EXPANSION_SLACK_BYTES
     for name, t in _walk(obj):
@@ -230,9 +232,10 @@ def check_tensors(obj, path: Path, size: int, *, check_finite: bool = True) -> N
             raise CheckpointError(
                 f'{path}: tensors describe more than {total} bytes in a {size}-byte file '
                 f'(at {name}); refused (crafted file: shared storages expanded)')
-    if check_finite:
+    if check_finite is not False:
+        prefix = '' if check_finite is True else f'{check_finite}/'
         for name, t in _walk(obj):
-            if t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
+            if name.startswith(prefix) and t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
                 bad = int((~torch.isfinite(t)).sum())
                 raise CheckpointError(f'{path}: tensor {name} holds {bad} NaN/Inf values; '
                                       'refused (a diverged or damaged model)')
@@ -240,10 +243,10 @@ def check_tensors(obj, path: Path, size: int, *, check_finite: bool = True) -> N
 
 # --------------------------------------------------------------------------- loading
 def safe_load(path: str | Path, allowed_globals=DEFAULT_ALLOWED_GLOBALS, *,
-              check_finite: bool = True) -> object:
+              check_finite: bool | str = True) -> object:
     """Read a torch.save file without executing or expanding anything from it (module docstring)."""
     path = Path(path)
-    size = _check_path(path)
+    size = check_file(path)
     kind = _sniff(path, size)
     if kind == 'zip':
         _check_zip(path, size)
