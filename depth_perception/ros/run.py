@@ -46,6 +46,8 @@ def run(node_class, args=None) -> int:
 
 def one_line(exc: BaseException) -> str:
     text = ' '.join(str(exc).split()) or type(exc).__name__
+    if type(exc).__name__ == 'UnknownROSArgsError':
+        text = f'unknown ROS arguments {text}'
     return text if len(text) <= 500 else text[:497] + '...'
 
 
