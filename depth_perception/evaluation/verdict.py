@@ -28,7 +28,7 @@ def compare(name: str, model: float | None, baseline: float | None, unit: str = 
 
 
 def rho_words(rho: float | None) -> str:
-    if rho is None:
+    if rho is None or rho != rho:
         return 'depth order: undefined (constant prediction)'
     if rho >= RHO_GOOD:
         q = 'follows the ground truth'
