@@ -127,3 +127,13 @@ def test_nan_guard_stops_a_diverging_run_with_a_clear_error(stillbox, tmp_path):
                                f'output_dir={tmp_path}', 'epochs=1'])
     with pytest.raises(NonFiniteLossError, match='2 non-finite losses in a row'):
         train(cfg, enable_progress_bar=False)
+
+
+def test_resume_refuses_a_damaged_resume_file(stillbox, tmp_path, capsys):
+    run = tmp_path / 'depthnet_64'
+    run.mkdir()
+    (run / 'resume.pt').write_bytes(b'PK\x03\x04 truncated')
+    assert main(['train', '--config', CONFIG, f'dataset_dir={stillbox}', 'num_workers=0',
+                 f'output_dir={tmp_path}', '--no-progress', '--resume']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'resume.pt' in err[0]
