@@ -83,6 +83,7 @@ def test_loss_is_weighted_l1_against_area_downsampled_targets():
     assert float(loss) == pytest.approx(4.0 * (0.32 + 0.08 + 0.02 + 0.01 + 0.005))
 
 
+@pytest.mark.slow
 def test_loss_decreases_over_a_few_steps_with_the_recipe_optimiser(stillbox):
     cfg = load_config(CONFIG, [f'dataset_dir={stillbox}'])
     torch.manual_seed(0)
@@ -102,6 +103,7 @@ def test_loss_decreases_over_a_few_steps_with_the_recipe_optimiser(stillbox):
     assert losses[-1] < 0.9 * losses[0], losses
 
 
+@pytest.mark.slow
 def test_train_command_writes_loadable_models_and_resumes(stillbox, tmp_path):
     base = ['train', '--config', CONFIG, f'dataset_dir={stillbox}', 'batch_size=4', 'epoch_size=2',
             'num_workers=0', f'output_dir={tmp_path}']
