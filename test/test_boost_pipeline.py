@@ -303,3 +303,22 @@ def test_final_pipeline_runs_patches_at_input_resolution():
     capped = boost(img, _SmallRFMidas(_small_midas()), net,
                    BoostConfig(mode='Final', pix2pixsize=64, max_res=res.resolution - 1))
     assert capped.patches == [] and np.array_equal(capped.depth, r20.depth)
+
+
+def test_leres_base_feeds_bgr_square_and_returns_unnormalised_depth():
+    from depth_perception.boosting.bases import LeresBase
+    from depth_perception.models.leres import RelDepthModel
+    torch.manual_seed(2)
+    base = LeresBase(RelDepthModel(mid_channels=(8, 8, 8, 8), layers=(1, 1, 1, 1), groups=2,
+                                   width_per_group=2, base_planes=8).eval())
+    base.record = []
+    rgb = np.zeros((60, 90, 3))
+    rgb[..., 0], rgb[..., 2] = 1.0, 0.25          # red image, a little blue
+    out = base.estimate(rgb, 64)
+    msize, net_in, net_out = base.record[0]
+    assert net_in.shape == (1, 3, 64, 64)          # square, aspect not kept
+    # Channel 0 carries blue (0.25) normalised with the *red* mean/std: the BGR quirk.
+    np.testing.assert_allclose(net_in[0, 0], (0.25 - 0.485) / 0.229, rtol=1e-6)
+    np.testing.assert_allclose(net_in[0, 2], (1.0 - 0.406) / 0.225, rtol=1e-6)
+    assert net_out.min() == pytest.approx(0.01, abs=1e-6)   # depth - min + 0.01, no min-max
+    assert out.shape == (60, 90)

@@ -128,3 +128,30 @@ class SCDepthBase(BoostBase):
         disp = self._run(x, msize)[0, 0].float().cpu().numpy()   # DispResNet output = 1/depth
         disp = cv2.resize(disp, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
         return _minmax(disp)
+
+
+class EstimatorBase(BoostBase):
+    """Any `DepthEstimator` as a base, through its `estimate` (its own network size).
+
+    The estimator resizes internally, so `msize` only matters through the crop it is given:
+    patches still gain detail, the whole-image low/high pair is one estimate. Its depth is
+    turned into disparity (1 / depth) and min-max normalised, like SCDepthBase.
+    """
+
+    name = 'estimator'
+    kind = 'relative disparity (1/depth of the base estimator, normalised)'
+
+    def __init__(self, estimator, receptive_field: int):
+        super().__init__(None, 'cpu')
+        self.estimator = estimator
+        self.receptive_field = int(receptive_field)
+
+    def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
+        from ..estimators import CameraFrame
+        frame = CameraFrame(np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8))
+        depth = self.estimator.estimate(frame).depth_m
+        with np.errstate(divide='ignore', invalid='ignore'):
+            disp = np.where(np.isfinite(depth) & (depth > 0), 1.0 / depth, 0.0).astype(np.float32)
+        if self.record is not None:
+            self.record.append((int(msize), frame.rgb, disp))
+        return _minmax(cv2.resize(disp, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC))
