@@ -298,6 +298,11 @@ def test_final_pipeline_runs_patches_at_input_resolution():
     for p in res.patches:
         x, y, w, h = p['rect_output']
         assert (x, y, w, h) == tuple(int(v) for v in np.round(np.array(p['rect_target']) * res.merge_scale))
+    batched = boost(img, _SmallRFMidas(_small_midas()), net,
+                    BoostConfig(mode='Final', pix2pixsize=64, max_res=480, batch_size=4))
+    assert batched.patches == [dict(p) for p in res.patches] or \
+        [p['rect_output'] for p in batched.patches] == [p['rect_output'] for p in res.patches]
+    assert np.abs(batched.depth - res.depth).max() <= 1e-5 * np.abs(res.depth).max()
     r20 = boost(img, _SmallRFMidas(_small_midas()), net, BoostConfig(mode='R20', pix2pixsize=64))
     assert r20.resolution == res.resolution and not res.patches == []
     capped = boost(img, _SmallRFMidas(_small_midas()), net,

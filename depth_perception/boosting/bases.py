@@ -68,8 +68,37 @@ class BoostBase:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
+    def prepare(self, rgb: np.ndarray, msize: int) -> torch.Tensor:
+        """[3,h,w] float32 network input for one image."""
         raise NotImplementedError
+
+    def finish(self, out: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        """One network output -> the [H,W] float32 estimate at the image's size."""
+        raise NotImplementedError
+
+    def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
+        if type(self).prepare is BoostBase.prepare:
+            raise NotImplementedError
+        return self.estimate_batch([rgb], msize)[0]
+
+    def estimate_batch(self, rgbs: list, msize: int) -> list:
+        """`estimate` for several images; inputs of equal size go through the net together.
+
+        Each sample is computed exactly as alone (no cross-sample statistics), so batching
+        changes results only by float rounding.
+        """
+        if type(self).prepare is BoostBase.prepare:   # a base with only `estimate`
+            return [self.estimate(rgb, msize) for rgb in rgbs]
+        inputs = [self.prepare(rgb, msize) for rgb in rgbs]
+        outputs: list = [None] * len(rgbs)
+        groups: dict = {}
+        for i, x in enumerate(inputs):
+            groups.setdefault(tuple(x.shape), []).append(i)
+        for idx in groups.values():
+            out = self._run(torch.stack([inputs[i] for i in idx]), msize).float().cpu().numpy()
+            for j, i in enumerate(idx):
+                outputs[i] = self.finish(out[j], rgbs[i])
+        return outputs
 
 
 class MidasBase(BoostBase):
@@ -77,13 +106,14 @@ class MidasBase(BoostBase):
     kind = 'relative inverse depth (MiDaS v2; unknown scale and shift)'
     receptive_field = 384
 
-    def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
+    def prepare(self, rgb: np.ndarray, msize: int) -> torch.Tensor:
         h, w = multiple_of_32_upper_bound(rgb.shape[0], rgb.shape[1], msize)
         x = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC)
         x = (x - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
-        x = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.float32))[None]
-        pred = self._run(x, msize)[0].float().cpu().numpy()
-        pred = cv2.resize(pred, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.float32))
+
+    def finish(self, out: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        pred = cv2.resize(out, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
         return _minmax(pred)
 
 
@@ -93,17 +123,21 @@ class LeresBase(BoostBase):
     receptive_field = 448
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.inference(x)
+        # The reference's `inference` (depth - min + 0.01) with the minimum per sample, so a
+        # batch gives what each image gives alone.
+        depth = self.net(x)
+        return depth - depth.amin(dim=(1, 2, 3), keepdim=True) + 0.01
 
-    def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
+    def prepare(self, rgb: np.ndarray, msize: int) -> torch.Tensor:
         bgr = rgb[:, :, ::-1].copy()       # the reference feeds BGR to a net trained on RGB
         x = cv2.resize(bgr, (msize, msize)).astype(np.float32)
         x = torch.from_numpy(x.transpose(2, 0, 1).copy())
         mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32)[:, None, None]
         std = torch.tensor(IMAGENET_STD, dtype=torch.float32)[:, None, None]
-        x = ((x - mean) / std)[None]
-        pred = self._run(x, msize)[0, 0].float().cpu().numpy()
-        return cv2.resize(pred, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
+        return (x - mean) / std
+
+    def finish(self, out: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        return cv2.resize(out[0], (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
 
 
 class SCDepthBase(BoostBase):
@@ -119,14 +153,16 @@ class SCDepthBase(BoostBase):
         h, w = estimator.resolution_hw
         self.receptive_field = int(receptive_field or max(h, w))
 
-    def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
+    def prepare(self, rgb: np.ndarray, msize: int) -> torch.Tensor:
         from ..estimators.scdepth import NORM_MEAN, NORM_STD
         h, w = multiple_of_32_upper_bound(rgb.shape[0], rgb.shape[1], msize)
         h, w = max(h, 64), max(w, 64)     # its decoder needs >= 2 px at 1/32 scale
         x = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-        x = torch.from_numpy(((x - NORM_MEAN) / NORM_STD).transpose(2, 0, 1).astype(np.float32))[None]
-        disp = self._run(x, msize)[0, 0].float().cpu().numpy()   # DispResNet output = 1/depth
-        disp = cv2.resize(disp, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
+        return torch.from_numpy(((x - NORM_MEAN) / NORM_STD).transpose(2, 0, 1).astype(np.float32))
+
+    def finish(self, out: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        # DispResNet outputs disparity (1/depth): near is large, as in MiDaS.
+        disp = cv2.resize(out[0], (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
         return _minmax(disp)
 
 
@@ -145,6 +181,9 @@ class EstimatorBase(BoostBase):
         super().__init__(None, 'cpu')
         self.estimator = estimator
         self.receptive_field = int(receptive_field)
+
+    def estimate_batch(self, rgbs: list, msize: int) -> list:
+        return [self.estimate(rgb, msize) for rgb in rgbs]
 
     def estimate(self, rgb: np.ndarray, msize: int) -> np.ndarray:
         from ..estimators import CameraFrame

@@ -21,7 +21,7 @@ import numpy as np
 
 from .blend import blend_into
 from .fit import apply_degree1, fit_degree1
-from .merge import PIX2PIX_SIZE, double_estimate, merge
+from .merge import PIX2PIX_SIZE, double_estimate_batch, merge_batch
 from .patches import Patch, select_patches
 
 
@@ -55,9 +55,12 @@ class LocalResult:
 
 def local_boost(rgb: np.ndarray, whole: np.ndarray, base, net, resolution: int, factor: float,
                 max_res: float = np.inf, output_resolution: bool = True,
-                pix2pixsize: int = PIX2PIX_SIZE, on_patch=None) -> LocalResult:
+                pix2pixsize: int = PIX2PIX_SIZE, on_patch=None, batch_size: int = 1) -> LocalResult:
     """Refine `whole` (the [S,S] double estimate) patch by patch; rgb: float RGB at input size.
 
+    batch_size > 1 runs that many patches through the networks together. This is exact: every
+    patch is merged against the estimate as it was before any patch, so patches depend on
+    each other only through the blending, which stays sequential in the reference's order.
     on_patch(index, patch_info, patch_estimate) is called after each patch (saving, budgets).
     """
     rf = base.receptive_field
@@ -69,25 +72,32 @@ def local_boost(rgb: np.ndarray, whole: np.ndarray, base, net, resolution: int, 
     work_rgb = cv2.resize(target, size, interpolation=cv2.INTER_CUBIC)
     base_est = cv2.resize(whole, size, interpolation=cv2.INTER_CUBIC)
     updated = base_est.copy()
-    infos = []
+    work = []
     for index, patch in enumerate(patches):
-        rect = np.round(np.array(patch.rect) * scale).astype(int)
-        x, y, w, h = (int(v) for v in rect)
-        crop_rgb = work_rgb[y:y + h, x:x + w]
+        x, y, w, h = (int(v) for v in np.round(np.array(patch.rect) * scale).astype(int))
         crop_base = base_est[y:y + h, x:x + w]
-        info = {'id': patch.id, 'rect_target': list(patch.rect), 'rect_output': [x, y, w, h]}
-        if crop_base.size == 0 or min(crop_base.shape) < 1:
-            continue
-        estimate = double_estimate(crop_rgb, base, net, rf, 2 * rf, pix2pixsize)
-        base_1024 = cv2.resize(crop_base, (pix2pixsize, pix2pixsize), interpolation=cv2.INTER_CUBIC)
-        mapped = merge(net, base_1024, estimate, base.device)
-        coef = fit_degree1(mapped, base_1024)
-        merged = apply_degree1(mapped, coef)
-        merged = cv2.resize(merged, (crop_base.shape[1], crop_base.shape[0]),
-                            interpolation=cv2.INTER_CUBIC)
-        blend_into(updated, merged, (x, y, crop_base.shape[1], crop_base.shape[0]))
-        info['fit'] = [coef[0], coef[1]]
-        infos.append(info)
-        if on_patch is not None:
-            on_patch(index, info, estimate)
+        if crop_base.size:
+            work.append((index, patch, (x, y, w, h)))
+    infos = []
+    step = max(1, int(batch_size))
+    for start in range(0, len(work), step):
+        chunk = work[start:start + step]
+        crops = [work_rgb[y:y + h, x:x + w] for _, _, (x, y, w, h) in chunk]
+        bases_crop = [base_est[y:y + h, x:x + w] for _, _, (x, y, w, h) in chunk]
+        estimates = double_estimate_batch(crops, base, net, rf, 2 * rf, pix2pixsize)
+        bases_1024 = [cv2.resize(b, (pix2pixsize, pix2pixsize), interpolation=cv2.INTER_CUBIC)
+                      for b in bases_crop]
+        mapped_all = merge_batch(net, bases_1024, estimates, base.device)
+        for (index, patch, (x, y, w, h)), crop_base, estimate, base_1024, mapped in zip(
+                chunk, bases_crop, estimates, bases_1024, mapped_all):
+            coef = fit_degree1(mapped, base_1024)
+            merged = apply_degree1(mapped, coef)
+            merged = cv2.resize(merged, (crop_base.shape[1], crop_base.shape[0]),
+                                interpolation=cv2.INTER_CUBIC)
+            blend_into(updated, merged, (x, y, crop_base.shape[1], crop_base.shape[0]))
+            info = {'id': patch.id, 'rect_target': list(patch.rect), 'rect_output': [x, y, w, h],
+                    'fit': [coef[0], coef[1]]}
+            infos.append(info)
+            if on_patch is not None:
+                on_patch(index, info, estimate)
     return LocalResult(updated, (th, tw), float(scale), infos)

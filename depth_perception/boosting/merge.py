@@ -24,12 +24,20 @@ def _unit(t: torch.Tensor) -> torch.Tensor:
 def merge(net: torch.nn.Module, outer: np.ndarray, inner: np.ndarray,
           device: str | torch.device = 'cpu') -> np.ndarray:
     """(net(outer, inner) + 1) / 2 as float32 [S,S]; outer/inner are [S,S] maps."""
-    o = torch.from_numpy(np.ascontiguousarray(outer, dtype=np.float32))[None, None]
-    i = torch.from_numpy(np.ascontiguousarray(inner, dtype=np.float32))[None, None]
-    o, i = _unit(o) * 2 - 1, _unit(i) * 2 - 1
+    return merge_batch(net, [outer], [inner], device)[0]
+
+
+def merge_batch(net: torch.nn.Module, outers: list, inners: list,
+                device: str | torch.device = 'cpu') -> np.ndarray:
+    """`merge` for several pairs in one forward: [B,S,S]; each pair normalised on its own."""
+    pairs = []
+    for outer, inner in zip(outers, inners):
+        o = torch.from_numpy(np.ascontiguousarray(outer, dtype=np.float32))[None]
+        i = torch.from_numpy(np.ascontiguousarray(inner, dtype=np.float32))[None]
+        pairs.append(torch.cat((_unit(o) * 2 - 1, _unit(i) * 2 - 1), 0))
     with torch.inference_mode():
-        out = net(torch.cat((o, i), 1).to(device)).float()
-    return ((out + 1) / 2).squeeze().cpu().numpy()
+        out = net(torch.stack(pairs).to(device)).float()
+    return ((out + 1) / 2)[:, 0].cpu().numpy()
 
 
 def single_estimate(base, rgb: np.ndarray, msize: int) -> np.ndarray:
@@ -53,3 +61,16 @@ def double_estimate(rgb: np.ndarray, base, net: torch.nn.Module, size1: int, siz
     est2 = cv2.resize(high, (pix2pixsize, pix2pixsize), interpolation=cv2.INTER_CUBIC)
     out = torch.from_numpy(merge(net, est1, est2, base.device))
     return _unit(out).numpy()
+
+
+def double_estimate_batch(rgbs: list, base, net: torch.nn.Module, size1: int, size2: int,
+                          pix2pixsize: int = PIX2PIX_SIZE) -> list:
+    """`double_estimate` for several images, each network run once for the whole batch."""
+    s1, s2 = min(int(size1), GPU_THRESHOLD), min(int(size2), GPU_THRESHOLD)
+    lows = base.estimate_batch(rgbs, s1)
+    highs = lows if s2 == s1 else base.estimate_batch(rgbs, s2)
+    size = (pix2pixsize, pix2pixsize)
+    est1 = [cv2.resize(e, size, interpolation=cv2.INTER_CUBIC) for e in lows]
+    est2 = [cv2.resize(e, size, interpolation=cv2.INTER_CUBIC) for e in highs]
+    merged = merge_batch(net, est1, est2, base.device)
+    return [_unit(torch.from_numpy(m)).numpy() for m in merged]

@@ -28,6 +28,7 @@ class BoostConfig:
     max_res: float = math.inf          # cap on the local-boosting target's long side (px)
     output_resolution: bool = True     # True: result at the input size (reference default)
     pix2pixsize: int = PIX2PIX_SIZE
+    batch_size: int = 1                # patches per network call in Final (exact; >1 is faster)
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -90,7 +91,8 @@ def boost(rgb_u8: np.ndarray, base, net, config: BoostConfig | None = None,
         result.factor = boost_factor(search.patch_scale, search.resolution, WHOLE_SIZE_THRESHOLD)
         if cfg.max_res >= search.resolution:   # else: no local boosting (max_res < R20)
             local = local_boost(rgb, whole, base, net, search.resolution, result.factor,
-                                cfg.max_res, cfg.output_resolution, cfg.pix2pixsize, on_patch)
+                                cfg.max_res, cfg.output_resolution, cfg.pix2pixsize, on_patch,
+                                cfg.batch_size)
             estimate = local.estimate
             result.target_hw, result.merge_scale = local.target_hw, local.merge_scale
             result.patches = local.patches

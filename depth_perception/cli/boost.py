@@ -47,6 +47,9 @@ def add_arguments(parser) -> None:
     parser.add_argument('--depth-scale', type=float, default=1.0,
                         help='scdepth base: metres per model unit')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    parser.add_argument('--batch', type=int, default=1,
+                        help='Final: patches per network call (same result within float '
+                             'rounding, faster on a GPU; memory grows with it)')
 
 
 def build_base(name: str, checkpoint: str, device, receptive_field: int = 0, depth_scale: float = 1.0):
@@ -68,6 +71,9 @@ def build_base(name: str, checkpoint: str, device, receptive_field: int = 0, dep
         est = create_estimator('scdepth', checkpoint=checkpoint, device=str(device),
                                estimate_motion=False, depth_scale=depth_scale)
         return bases.SCDepthBase(est, receptive_field=receptive_field or None), est
+    if name == 'depthnet':
+        raise ValueError('--base depthnet is not supported: DepthNet needs a pair of frames with '
+                         'known motion, boosting works on single images')
     est = create_estimator(name, checkpoint=checkpoint, device=str(device))
     if not receptive_field:
         raise ValueError(f'--base {name} needs --receptive-field (its network input size in px)')
@@ -86,7 +92,7 @@ def run(args) -> int:
 
     images = list_images(args.input)
     device = pick_device(args.device)
-    cfg = BoostConfig(mode=args.mode, max_res=args.max_res)
+    cfg = BoostConfig(mode=args.mode, max_res=args.max_res, batch_size=args.batch)
     base, estimator = build_base(args.base, args.checkpoint, device, args.receptive_field,
                                  args.depth_scale)
     net = read_merge_net(args.merge_checkpoint).to(device)
