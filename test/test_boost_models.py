@@ -227,9 +227,11 @@ def test_leres_full_size_key_layout_and_refusals(tmp_path):
 
 
 # ----------------------------------------------------------------------------- merge net
-def test_merge_net_reader_and_forward_match_the_functional_reference(tmp_path):
+@pytest.mark.parametrize('legacy', [False, True])
+def test_merge_net_reader_and_forward_match_the_functional_reference(tmp_path, legacy):
+    # The released file was written by torch 0.4.1: the legacy (non-zip) format.
     sd = _randomise(UnetGenerator(2, 1, num_downs=10, ngf=4), 3)
-    torch.save(sd, tmp_path / 'latest_net_G.pth')
+    torch.save(sd, tmp_path / 'latest_net_G.pth', _use_new_zipfile_serialization=not legacy)
     net = read_merge_net(tmp_path / 'latest_net_G.pth')
     assert (net.num_downs, net.ngf, net.input_nc, net.output_nc) == (10, 4, 2, 1)
     x = torch.rand(1, 2, 1024, 1024, generator=torch.Generator().manual_seed(2)) * 2 - 1
