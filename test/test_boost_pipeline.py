@@ -327,3 +327,80 @@ def test_leres_base_feeds_bgr_square_and_returns_unnormalised_depth():
     np.testing.assert_allclose(net_in[0, 2], (1.0 - 0.406) / 0.225, rtol=1e-6)
     assert net_out.min() == pytest.approx(0.01, abs=1e-6)   # depth - min + 0.01, no min-max
     assert out.shape == (60, 90)
+
+
+@pytest.fixture(scope='module')
+def mask3000():
+    return _reference_mask(3000)
+
+
+def _straight_final(img_u8, base, net, pix2pix, max_res, mask_org):
+    """The reference's --Final loop written out plainly (one image, one patch at a time,
+    2-D 3000x3000 mask), from reference-systems.md §4.1; patch selection from `select_patches`
+    (checked on its own above)."""
+    rgb = img_u8 / 255.0
+    H, W = rgb.shape[:2]
+    rf = base.receptive_field
+    s = processing_resolution(rgb, rf, 0.2)
+    R = s.resolution
+
+    def single(im, size):
+        return base.estimate(im, min(size, 1568))
+
+    def netrun(outer, inner):
+        t = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]
+        o, i = t(outer), t(inner)
+        o = (o - o.min()) / (o.max() - o.min()) * 2 - 1
+        i = (i - i.min()) / (i.max() - i.min()) * 2 - 1
+        with torch.no_grad():
+            return ((net(torch.cat((o, i), 1)) + 1) / 2).squeeze().numpy()
+
+    def double(im, s1, s2):
+        e1 = cv2.resize(single(im, s1), (pix2pix, pix2pix), interpolation=cv2.INTER_CUBIC)
+        e2 = cv2.resize(single(im, s2), (pix2pix, pix2pix), interpolation=cv2.INTER_CUBIC)
+        p = netrun(e1, e2)
+        return (p - p.min()) / (p.max() - p.min())
+
+    whole = double(rgb, rf, R)
+    factor = max(min(1, 4 * s.patch_scale * R / 3000), 0.2)
+    if H > W:
+        a, b = 2 * R, round(2 * R * W / H)
+    else:
+        a, b = round(2 * R * H / W), 2 * R
+    b, a = int(round(b / factor)), int(round(a / factor))
+    if max(a, b) > max_res:
+        a, b = (max_res, round(max_res * W / H)) if H > W else (round(max_res * H / W), max_res)
+    target = cv2.resize(rgb, (int(b), int(a)), interpolation=cv2.INTER_CUBIC)
+    patches = select_patches(target, rf, factor)
+    scale = H / target.shape[0]
+    size = (round(target.shape[1] * scale), round(target.shape[0] * scale))
+    small_rgb = cv2.resize(target, size, interpolation=cv2.INTER_CUBIC)
+    base_est = cv2.resize(whole, size, interpolation=cv2.INTER_CUBIC)
+    updated = base_est.copy()
+    for p in patches:
+        x, y, w, h = np.round(np.array(p.rect) * scale).astype(int)
+        crop_b = base_est[y:y + h, x:x + w]
+        est = double(small_rgb[y:y + h, x:x + w], rf, 2 * rf)
+        b1024 = cv2.resize(crop_b, (pix2pix, pix2pix), interpolation=cv2.INTER_CUBIC)
+        mapped = netrun(b1024, est)
+        coef = np.polyfit(mapped.reshape(-1), b1024.reshape(-1), deg=1)
+        merged = cv2.resize(np.polyval(coef, mapped.reshape(-1)).reshape(mapped.shape),
+                            (crop_b.shape[1], crop_b.shape[0]), interpolation=cv2.INTER_CUBIC)
+        m = cv2.resize(mask_org, (crop_b.shape[1], crop_b.shape[0]), interpolation=cv2.INTER_LINEAR)
+        updated[y:y + h, x:x + w] = updated[y:y + h, x:x + w] * (1 - m) + merged * m
+    return cv2.resize(updated, (W, H), interpolation=cv2.INTER_CUBIC), len(patches)
+
+
+@pytest.mark.slow
+def test_final_equals_a_straight_per_patch_implementation(mask3000):
+    rng = np.random.default_rng(7)
+    img = np.full((96, 128, 3), 120, np.uint8)
+    img[10:50, 60:110] = rng.integers(0, 255, (40, 50, 3))
+    img[60:90, 10:40] = rng.integers(0, 255, (30, 30, 3))
+    torch.manual_seed(3)
+    net = UnetGenerator(ngf=2, num_downs=6).eval()
+    base = _SmallRFMidas(_small_midas())
+    want, n = _straight_final(img, base, net, 64, 480, mask3000)
+    got = boost(img, base, net, BoostConfig(mode='Final', pix2pixsize=64, max_res=480, batch_size=3))
+    assert n == len(got.patches) > 1
+    assert np.abs(got.depth - want).max() <= 1e-4 * np.abs(want).max()
