@@ -156,6 +156,7 @@ def test_midas_reader_and_forward_match_the_functional_reference(tmp_path, layou
     assert float((no_quirk - ours).abs().max()) > 100 * 1e-4 * float(ref.abs().max())
 
 
+@pytest.mark.slow
 def test_midas_full_size_key_layout():
     sd = MidasNet().state_dict()
     assert tuple(sd['pretrained.layer1.0.weight'].shape) == (64, 3, 7, 7)
