@@ -33,6 +33,7 @@ from std_msgs.msg import Header
 from .. import params as P
 from ..estimators import CameraFrame, DepthEstimator, DepthResult
 from ..latest_frame import LatestFrameWorker
+from ..visualization import colorize_depth
 from . import conversions as C
 from .input_monitor import HealthWindow, StampGapCounter, Throttle
 from .node_params import DeclaredParams
@@ -58,6 +59,9 @@ class DepthNode(Node):
 
     specs: tuple[P.ParamSpec, ...] = P.ADAPTER_PARAMS
     rules: tuple[P.Rule, ...] = P.ADAPTER_RULES
+    # The main output: metres (REP 118). A method giving relative depth names another topic
+    # (e.g. depth/relative), so depth/image is never created for it.
+    depth_topic: str = 'depth/image'
 
     def __init__(self, node_name: str, **kwargs):
         self.worker = None   # destroy_node must work whatever point construction failed at
@@ -117,6 +121,10 @@ class DepthNode(Node):
     def on_time_jump(self) -> None:
         """Image stamps went backwards (bag loop, sim restart): forget stream history."""
         self.estimator.reset()
+
+    def colorize(self, depth: np.ndarray) -> np.ndarray:
+        """depth/colored (rgb8, near = warm) of the main output; relative methods override."""
+        return colorize_depth(depth)
 
     # ---------------------------------------------------------------- set-up
     def _warn_transport(self) -> None:
