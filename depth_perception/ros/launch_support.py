@@ -111,9 +111,11 @@ def layered_parameters(context, settings: dict, argument_types: dict[str, type])
     return layers, temp_files
 
 
-def namespace(context) -> str | None:
-    text = argument(context, 'namespace')
-    return None if text is None else text.strip('/') or None
+def namespace(context) -> str:
+    """The namespace argument; '' (not None) also when not given: launch_ros then knows the
+    node's full name and keys the given-arguments dict by it instead of by `/**`."""
+    return argument(context, 'namespace') or ''
+
 
 
 def rviz_requested(context) -> bool:
