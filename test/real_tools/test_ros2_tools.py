@@ -171,32 +171,47 @@ class TestScdepthLaunch:
 
 # --- scdepth_orbslam2.launch.py ----------------------------------------------------------------
 
-def test_orbslam2_launch_layers_settings_and_publishes_pseudo_rgbd(ros2_tools, tmp_path):
+class TestOrbslam2Launch:
     """Launch settings (pseudo_rgbd on, points/colored off) < user's `/**` file < given arguments."""
-    user = write(tmp_path / 'slam.yaml', """\
-        /**:
-          ros__parameters:
-            publish_points: true
-            depth_scale: 2.0
-            device: cpu
-        """)
-    camera = ros2_tools.camera('/camera')
-    run = ros2_tools.launch('scdepth_orbslam2.launch.py', f'params_file:={user}', 'depth_scale:=3.5')
-    probe = TopicProbe(['/camera/depth_registered/image_raw', '/camera/rgb/image_raw'])
-    try:
-        depth = probe.wait('/camera/depth_registered/image_raw', 2, START_TIMEOUT, run)
-        rgb = probe.wait('/camera/rgb/image_raw', 2, 30, run)
+
+    @pytest.fixture(scope='class')
+    @classmethod
+    def session(cls, ros2_tools, tmp_path_factory):
+        user = write(tmp_path_factory.mktemp('slam') / 'slam.yaml', """\
+            /**:
+              ros__parameters:
+                publish_points: true
+                depth_scale: 2.0
+                device: cpu
+            """)
+        camera = ros2_tools.camera('/camera')
+        run = ros2_tools.launch('scdepth_orbslam2.launch.py', f'params_file:={user}', 'depth_scale:=3.5')
+        probe = TopicProbe(['/camera/depth_registered/image_raw', '/camera/rgb/image_raw'])
+        try:
+            depth = probe.wait('/camera/depth_registered/image_raw', 2, START_TIMEOUT, run)
+            rgb = probe.wait('/camera/rgb/image_raw', 2, 30, run)
+            yield run, depth, rgb
+        finally:
+            probe.close()
+            ros2_tools.stop(camera)
+            run.kill()
+
+    def test_pseudo_rgbd_pair_flows(self, session):
+        _, depth, rgb = session
         assert depth[-1][:3] == ('32FC1', 160, 120) and rgb[-1][:3] == ('rgb8', 160, 120)
+
+    def test_parameter_layers(self, ros2_tools, session):
+        """Defect 2: the launch file's own settings no longer override the user's file."""
         get = lambda name: param_value(ros2_tools.param('get', '/scdepth_node', name))  # noqa: E731
         assert get('pseudo_rgbd') == 'True'          # the launch file's setting
         assert get('publish_colored') == 'False'     # the launch file's setting
         assert get('publish_points') == 'True'       # the user's file over the launch setting
         assert float(get('depth_scale')) == 3.5      # the given argument over the user's file
+        assert get('device') == 'cpu'                # the user's file over the package yaml
+
+    def test_ctrl_c_stops_every_process_cleanly(self, session):
+        run, _, _ = session
         assert_clean_exit(run, ['scdepth_node-1'], run.interrupt())
-    finally:
-        probe.close()
-        ros2_tools.stop(camera)
-        run.kill()
 
 
 # --- two cameras under namespaces (defect 11) -------------------------------------------------
