@@ -47,6 +47,7 @@ setup(
         (f'share/{PACKAGE}/config/training/v1', glob('training/configs/v1/*.yaml')),
         (f'share/{PACKAGE}/config/training/v2', glob('training/configs/v2/*.yaml')),
         (f'share/{PACKAGE}/config/training/v3', glob('training/configs/v3/*.yaml')),
+        (f'share/{PACKAGE}/config/training/depthnet', glob('training/configs/depthnet/*.yaml')),
     ],
     install_requires=['setuptools'],
     zip_safe=False,

@@ -97,6 +97,7 @@ def test_every_config_yaml_belongs_to_a_known_node():
     for path in (ROOT / 'config').glob('*.yaml'):
         data = yaml.safe_load(path.read_text())
         for node_name, section in data.items():
+            # `/**` (any node, any namespace) is how the shipped files are keyed (issue 9 #11)
             assert node_name in ('/**', P.NODE_NAME), f'{path.name}: unknown node {node_name}'
             assert set(section['ros__parameters']) <= set(P.SPECS_BY_NAME)
 
