@@ -162,6 +162,11 @@ class RealTools:
         return subprocess.run(['bash', '-c', args] if shell else args, env=env or self.env,
                               cwd=cwd or self.ws, capture_output=True, text=True, timeout=timeout)
 
+    def colcon(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        """colcon as install.sh sets it up (`colcon_venv`, a shell function of env.sh)."""
+        return self.run(['bash', '-c', f'set +u; source {self.prefix}/env.sh; colcon_venv "$@"', 'colcon', *args],
+                        timeout=timeout)
+
     def ros2(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
         return self.run(['ros2', *args], timeout=timeout)
 

@@ -88,15 +88,20 @@ def test_training_config_short_name_resolves_from_the_install(ros2_tools, tmp_pa
 
 
 def test_colcon_test_runs_the_package_tests(ros2_tools):
-    """`colcon test` ran zero tests while tests_require was the only declaration."""
-    test = ros2_tools.run('colcon_venv test --packages-select depth_perception', timeout=900)
+    """`colcon test` ran zero tests while tests_require was the only declaration. Two test
+    files keep this quick; colcon.pkg's selection (-m "not slow") must still apply."""
+    test = ros2_tools.colcon('test', '--packages-select', 'depth_perception', '--pytest-args',
+                             'test/test_launch_files.py', 'test/test_packaging.py')
     assert test.returncode == 0, (test.stdout + test.stderr)[-4000:]
-    result = ros2_tools.run('colcon_venv test-result --all', timeout=120)
+    result = ros2_tools.colcon('test-result', '--all', '--verbose', timeout=120)
     match = re.search(r'Summary: (\d+) tests?, (\d+) errors?, (\d+) failures?, (\d+) skipped', result.stdout)
     assert match, result.stdout + result.stderr
     tests, errors, failures, _ = map(int, match.groups())
-    assert tests >= 50, result.stdout
+    assert tests >= 10, result.stdout
     assert (errors, failures) == (0, 0), result.stdout[-4000:]
+    junit = (ros2_tools.ws / 'build' / 'depth_perception' / 'pytest.xml').read_text()
+    assert 'test_package_xml_uses_only_verified_rosdep_keys' in junit
+    assert 'test_wheel_ships_model_configs' not in junit   # slow: left to ./dev.sh test
 
 
 # --- scdepth.launch.py -------------------------------------------------------------------------
