@@ -260,6 +260,19 @@ def test_rviz_without_rviz2_fails_in_one_line_before_anything_starts(ros2_tools)
     assert not run.started(), f'started before failing: {run.started()}'
 
 
+@pytest.mark.parametrize('launch_file, argument, named', [
+    ('scdepth_orbslam2.launch.py', 'depth_scale:=abc', "depth_scale:='abc'"),
+    ('scdepth.launch.py', 'params_file:=/nonexistent/my_params.yaml', '/nonexistent/my_params.yaml'),
+])
+def test_bad_launch_argument_fails_in_one_line_before_anything_starts(ros2_tools, launch_file, argument, named):
+    """A missing params_file would otherwise only be warned about and silently not applied."""
+    run = ros2_tools.launch(launch_file, argument)
+    assert run.wait(120) != 0
+    errors = [line for line in run.output().splitlines() if 'ERROR' in line]
+    assert len(errors) == 1 and named in errors[0], run.output()
+    assert not run.started(), run.output()
+
+
 def fake_rviz2_prefix(tmp_path: Path) -> Path:
     """A prefix with an `rviz2` package whose executable waits for a signal: rviz2 is a GUI
     this machine does not have; the test is about process handling, not rendering."""
