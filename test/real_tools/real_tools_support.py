@@ -171,7 +171,19 @@ class RealTools:
         return self.run(['ros2', *args], timeout=timeout)
 
     def param(self, verb: str, node: str, *args: str) -> subprocess.CompletedProcess:
-        return self.ros2('param', verb, '--no-daemon', '--spin-time', '3', node, *args)
+        """`ros2 param VERB`, asked again while discovery has not yet found the node."""
+        for _ in range(3):
+            result = self.ros2('param', verb, '--no-daemon', '--spin-time', '3', node, *args)
+            if 'Node not found' not in result.stdout + result.stderr:
+                break
+        return result
+
+    def node_list(self) -> list[str]:
+        for _ in range(3):
+            names = self.ros2('node', 'list', '--no-daemon', '--spin-time', '3').stdout.split()
+            if names:
+                break
+        return names
 
     def launch(self, launch_file: str, *args: str, env: dict | None = None) -> LaunchRun:
         self._count += 1

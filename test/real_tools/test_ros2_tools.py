@@ -139,8 +139,8 @@ class TestScdepthLaunch:
         assert finite > 0.5
 
     def test_ros2_node_list(self, ros2_tools, session):
-        result = ros2_tools.ros2('node', 'list', '--no-daemon', '--spin-time', '3')
-        assert '/scdepth_node' in result.stdout.split(), result.stdout + result.stderr
+        names = ros2_tools.node_list()
+        assert '/scdepth_node' in names, names
 
     def test_params_file_beats_package_yaml_and_given_arguments_beat_params_file(self, ros2_tools, session):
         """Defect 2 (precedence) and 12 (checkpoint:=default = packaged model)."""
@@ -236,7 +236,7 @@ def test_two_namespaced_cameras(ros2_tools, tmp_path):
     try:
         probe.wait('/cam1/depth/image', 2, START_TIMEOUT, runs[0])
         probe.wait('/cam2/depth/image', 2, START_TIMEOUT, runs[1])
-        nodes = ros2_tools.ros2('node', 'list', '--no-daemon', '--spin-time', '3').stdout.split()
+        nodes = ros2_tools.node_list()
         assert {'/cam1/scdepth_node', '/cam2/scdepth_node'} <= set(nodes), nodes
         assert float(param_value(ros2_tools.param('get', '/cam1/scdepth_node', 'depth_scale'))) == 2.5
         assert float(param_value(ros2_tools.param('get', '/cam2/scdepth_node', 'depth_scale'))) == 1.0
