@@ -111,11 +111,12 @@ def test_installed_code_is_what_runs(ros2_tools, tmp_path):
 
 def test_training_config_short_name_resolves_from_the_install(ros2_tools, tmp_path):
     """Defect 7: `--config v1/nyu` works outside a checkout (configs are package data)."""
-    code = ('from depth_perception_training.config import load_config; '
-            "c = load_config('v1/nyu'); print(c.exp_name, c.dataset_name)")
-    result = ros2_tools.run(['python', '-c', code], cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ['v1_nyu', 'nyu']
+    for name in ('v1/nyu', 'training/configs/v1/nyu.yaml'):   # the short name, and the README's path
+        code = ('from depth_perception_training.config import load_config; '
+                f"c = load_config({name!r}); print(c.exp_name, c.dataset_name)")
+        result = ros2_tools.run(['python', '-c', code], cwd=tmp_path)
+        assert result.returncode == 0, f'{name}: {result.stderr[-2000:]}'
+        assert result.stdout.split() == ['v1_nyu', 'nyu'], name
 
 
 def test_colcon_test_runs_the_package_tests(ros2_tools):
