@@ -16,6 +16,9 @@ class EvalConfig:
     device: str = 'auto'
     resolution_hw: tuple[int, int] | None = None
     depth_scale: float = 1.0
+    backend: str = 'eager'          # see depth_perception.backends
+    precision: str = 'fp32'
+    onnx_dir: str = ''
     # topics ('' = auto-detect by type; see topics.py)
     image_topic: str = ''
     camera_info_topic: str = ''

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 def make_estimator(cfg: EvalConfig):
     opts = dict(checkpoint=cfg.checkpoint, pose_checkpoint=cfg.pose_checkpoint, device=cfg.device,
-                depth_scale=cfg.depth_scale)
+                depth_scale=cfg.depth_scale, backend=cfg.backend, precision=cfg.precision,
+                onnx_dir=cfg.onnx_dir)
     if cfg.resolution_hw:
         opts['resolution_hw'] = tuple(cfg.resolution_hw)
     return create_estimator(cfg.method, **opts)
