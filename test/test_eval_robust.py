@@ -181,3 +181,28 @@ def test_metrics_json_lists_bad_messages(tmp_path):
     run_recorded(_cfg(bag, tmp_path / 'rep'), bag, DEPTH, POSE, pose_frame='optical')
     saved = json.loads((tmp_path / 'rep' / 'metrics.json').read_text())
     assert saved['partial'] is True and saved['bad_messages']['by_topic'] == {IMG: 1, INFO: 1}
+
+
+def test_staged_folder_publishes_only_complete_reports(tmp_path):
+    from depth_perception.evaluation.report_folder import staged_folder
+    final = tmp_path / 'rep'
+    with pytest.raises(RuntimeError):
+        with staged_folder(final) as st:
+            (st / 'output_bag').mkdir()
+            raise RuntimeError('boom')
+    assert os.listdir(tmp_path) == []
+    with staged_folder(final) as st:
+        assert st.name.startswith('.rep.partial-') and not final.exists()
+        (st / 'metrics.json').write_text('{}')
+    assert os.listdir(tmp_path) == ['rep']
+    with pytest.raises(FileExistsError, match='exists and is not empty'):   # eval never overwrites
+        with staged_folder(final):
+            pass
+    with staged_folder(final, replace_reports=True) as st:                   # demo replaces its last run
+        (st / 'metrics.json').write_text('{"new": 1}')
+    assert json.loads((final / 'metrics.json').read_text()) == {'new': 1} and os.listdir(tmp_path) == ['rep']
+    (tmp_path / 'mine').mkdir()
+    (tmp_path / 'mine' / 'notes.txt').write_text('x')
+    with pytest.raises(FileExistsError):                                      # not a report: left alone
+        with staged_folder(tmp_path / 'mine', replace_reports=True):
+            pass
