@@ -6,11 +6,13 @@ import sys
 
 NAME = 'train'
 HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout. '
-        'Example: depth-perception train --config training/configs/v1/nyu.yaml dataset_dir=/data/nyu lr=2e-4')
+        'Example: depth-perception train --config v1/nyu dataset_dir=/data/nyu lr=2e-4')
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument('--config', required=True, help='YAML config (training/configs/v{1,2,3}/*.yaml)')
+    parser.add_argument('--config', required=True,
+                        help='YAML config file, or the short name of a shipped one: v{1,2,3}/<dataset> '
+                             '(e.g. v1/nyu, v3/kitti_raw; found in the installed package)')
     parser.add_argument('overrides', nargs='*', metavar='KEY=VALUE',
                         help='config overrides, values parsed as YAML (e.g. batch_size=8 no_ssim=true)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
