@@ -1,14 +1,20 @@
 """Arguments shared by the commands that run a depth model."""
 from __future__ import annotations
 
-import argparse
+# Network input sides: multiples of 32 (five stride-2 stages), at least 64 (the decoder pads the
+# 1/32 features), at most 8192 (beyond it one frame's activations exceed any device).
+MIN_SIDE, MAX_SIDE = 64, 8192
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
+    """'256x320' -> (256, 320); ValueError (one line, naming the option) otherwise."""
     try:
         h, w = (int(v) for v in text.lower().split('x'))
     except ValueError:
-        raise argparse.ArgumentTypeError(f'must look like 256x320 (HxW), got {text!r}') from None
+        raise ValueError(f'--resolution must look like 256x320 (HxW), got {text!r}') from None
+    if not all(MIN_SIDE <= v <= MAX_SIDE and v % 32 == 0 for v in (h, w)):
+        raise ValueError(f'--resolution {text}: network sides must be multiples of 32, '
+                         f'{MIN_SIDE}..{MAX_SIDE} px')
     return h, w
 
 
@@ -19,12 +25,17 @@ def add_model_arguments(parser) -> None:
                              'default: the packaged model')
     parser.add_argument('--pose-checkpoint', default='',
                         help='separate pose network file (SC-SfMLearner releases)')
-    parser.add_argument('--resolution', type=parse_resolution, default=None, metavar='HxW',
-                        help='network input size; default: the checkpoint\'s training size')
+    # Checked in model_options, not by argparse, so that a bad value is one error line
+    # (argparse would print the whole usage first).
+    parser.add_argument('--resolution', default=None, metavar='HxW',
+                        help='network input size, multiples of 32 (default: the checkpoint\'s training size)')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
 
 
 def model_options(args) -> dict:
+    resolution = args.resolution
+    if isinstance(resolution, str):
+        resolution = parse_resolution(resolution)
     return {'checkpoint': args.checkpoint, 'pose_checkpoint': args.pose_checkpoint,
-            'resolution_hw': args.resolution, 'device': args.device, 'depth_scale': args.depth_scale}
+            'resolution_hw': resolution, 'device': args.device, 'depth_scale': args.depth_scale}

@@ -35,18 +35,21 @@ def run(args) -> int:
         (args.output / 'vis').mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in tqdm(images, desc='infer', unit='img'):
+        # One bad image is reported by name and skipped; the batch goes on and the exit code
+        # says at the end that something was skipped.
         try:
             rgb = read_rgb(path)
-        except ValueError as exc:
-            log.error('%s', exc)
+            result = estimator.estimate(CameraFrame(rgb))
+        except ValueError as exc:      # includes the estimator's InputError
+            text = str(exc)
+            log.error('%s', text if text.startswith(str(path)) else f'{path}: {text}')
             failed += 1
             continue
-        result = estimator.estimate(CameraFrame(rgb))
         depth = result.model_depth.astype(np.float32)
         np.save(args.output / 'depth' / f'{path.stem}.npy', depth)
         if not args.no_vis:
             vis_rgb = colorize_depth(depth)
             cv2.imwrite(str(args.output / 'vis' / f'{path.stem}.png'), vis_rgb[..., ::-1])
     log.info('wrote %d depth maps to %s%s', len(images) - failed, args.output,
-             f' ({failed} unreadable images skipped)' if failed else '')
+             f' ({failed} of {len(images)} images skipped, named above)' if failed else '')
     return 1 if failed else 0
