@@ -18,8 +18,8 @@ def parse_resolution(text: str) -> tuple[int, int]:
     return h, w
 
 
-def add_model_arguments(parser) -> None:
-    parser.add_argument('--method', default='scdepth', choices=['scdepth'], help='depth method')
+def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None:
+    parser.add_argument('--method', default='scdepth', choices=list(methods), help='depth method')
     parser.add_argument('--checkpoint', default='',
                         help='model file (sc_depth_pl .ckpt, SC-SfMLearner .pth.tar or ours); '
                              'default: the packaged model')
@@ -31,6 +31,10 @@ def add_model_arguments(parser) -> None:
                         help='network input size, multiples of 32 (default: the checkpoint\'s training size)')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
+    parser.add_argument('--backend', default='eager', choices=['eager', 'torch', 'onnxruntime', 'auto'],
+                        help='inference backend (eager = exact fp32 reference path; see depth_perception.backends)')
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='network precision')
+    parser.add_argument('--onnx-dir', default='', help="backend onnxruntime: folder written by `export --format onnx`")
 
 
 def model_options(args) -> dict:
@@ -38,4 +42,5 @@ def model_options(args) -> dict:
     if isinstance(resolution, str):
         resolution = parse_resolution(resolution)
     return {'checkpoint': args.checkpoint, 'pose_checkpoint': args.pose_checkpoint,
-            'resolution_hw': resolution, 'device': args.device, 'depth_scale': args.depth_scale}
+            'resolution_hw': resolution, 'device': args.device, 'depth_scale': args.depth_scale,
+            'backend': args.backend, 'precision': args.precision, 'onnx_dir': args.onnx_dir}

@@ -5,14 +5,15 @@ import shlex
 import sys
 
 NAME = 'train'
-HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout. '
+HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout, or DepthNet on Still Box '
+        '(configs with method: depthnet). '
         'Example: depth-perception train --config v1/nyu dataset_dir=/data/nyu lr=2e-4')
 
 
 def add_arguments(parser) -> None:
     parser.add_argument('--config', required=True,
                         help='YAML config file, or the short name of a shipped one: v{1,2,3}/<dataset> '
-                             '(e.g. v1/nyu, v3/kitti_raw; found in the installed package)')
+                             '(e.g. v1/nyu, v3/kitti_raw, depthnet/64; found in the installed package)')
     parser.add_argument('overrides', nargs='*', metavar='KEY=VALUE',
                         help='config overrides, values parsed as YAML (e.g. batch_size=8 no_ssim=true)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
@@ -21,6 +22,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from depth_perception_training.config import resolve_config
+    from depth_perception_training.depthnet.config import is_depthnet_config
+    # a path as given, or a shipped config by short name (v1/nyu, depthnet/64), installed or not
+    args.config = str(resolve_config(args.config))
+    if is_depthnet_config(args.config):  # `method: depthnet` in the YAML
+        from depth_perception_training.depthnet.run import run_cli
+        return run_cli(args)
     from depth_perception_training.config import load_config
     from depth_perception_training.run import train
     cfg = load_config(args.config, args.overrides)
