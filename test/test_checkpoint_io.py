@@ -224,3 +224,26 @@ def test_paths_that_are_not_files(tmp_path):
         read_scdepth_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match=r'nope\.ckpt: file not found$'):
         read_scdepth_checkpoint(tmp_path / 'nope.ckpt')
+
+
+def test_loaded_tensors_survive_the_file_being_rewritten_in_place(tmp_path):
+    """Checked through a file mapping, returned as ordinary memory: a run that saves over the
+    checkpoint it loaded (truncating it) must not crash with SIGBUS. In a subprocess, because
+    a SIGBUS would take pytest down with it."""
+    path = tmp_path / 'resume.pt'
+    script = textwrap.dedent(f'''
+        import torch
+        from depth_perception.checkpoint_io import safe_load
+        path = {str(path)!r}
+        w = torch.arange(1 << 20, dtype=torch.float32)
+        torch.save({{'w': w, 'view': w[::2]}}, path)
+        obj = safe_load(path)
+        with open(path, 'wb') as f:      # rewritten in place, as torch.save(obj, same_path) does
+            f.write(b'x')
+        assert torch.equal(obj['w'], w) and torch.equal(obj['view'], w[::2])
+        # views of one storage stay views of one (copied) storage
+        assert obj['view'].untyped_storage().data_ptr() == obj['w'].untyped_storage().data_ptr()
+        print('OK')
+    ''')
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == 'OK', (out.returncode, out.stderr[-500:])

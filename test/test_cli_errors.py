@@ -69,9 +69,10 @@ def test_infer_skips_bad_images_by_name_and_goes_on(tmp_path, checkpoint, caplog
 
 
 @pytest.mark.parametrize('resolution,message', [
-    ('2147483648x64', '--resolution 2147483648x64: network sides must be multiples of 32, 64..8192 px'),
+    ('2147483648x64', '--resolution 2147483648x64: each side must be 2..8192 px'),
     ('abc', "--resolution must look like 256x320 (HxW), got 'abc'"),
-    ('32x64', '--resolution 32x64: network sides must be multiples of 32, 64..8192 px'),
+    ('64x1', '--resolution 64x1: each side must be 2..8192 px'),
+    ('32x64', 'network resolution 32x64 must be multiples of 32, at least 64x64'),
 ])
 def test_bad_resolution_is_one_line(tmp_path, checkpoint, capsys, resolution, message):
     inputs = tmp_path / 'in'

@@ -152,10 +152,10 @@ def _valid(sd):
 
 
 @pytest.mark.parametrize('case, message', [
-    ('missing', 'no such file'),
+    ('missing', 'file not found'),
     ('empty', 'empty'),
-    ('text', 'not a readable torch file'),
-    ('truncated', 'not a readable torch file'),
+    ('text', 'not a torch checkpoint: a text file'),
+    ('truncated', 'not a readable torch checkpoint'),
     ('evil', 'refused'),
     ('list', 'expected a dict'),
     ('scdepth', 'no state_dict'),

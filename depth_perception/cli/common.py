@@ -1,9 +1,9 @@
 """Arguments shared by the commands that run a depth model."""
 from __future__ import annotations
 
-# Network input sides: multiples of 32 (five stride-2 stages), at least 64 (the decoder pads the
-# 1/32 features), at most 8192 (beyond it one frame's activations exceed any device).
-MIN_SIDE, MAX_SIDE = 64, 8192
+# Network input sides: at most 8192 (beyond it one frame's activations exceed any device). Each
+# method adds its own rule (SC-Depth: multiples of 32, at least 64), checked by its estimator.
+MIN_SIDE, MAX_SIDE = 2, 8192
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -12,9 +12,8 @@ def parse_resolution(text: str) -> tuple[int, int]:
         h, w = (int(v) for v in text.lower().split('x'))
     except ValueError:
         raise ValueError(f'--resolution must look like 256x320 (HxW), got {text!r}') from None
-    if not all(MIN_SIDE <= v <= MAX_SIDE and v % 32 == 0 for v in (h, w)):
-        raise ValueError(f'--resolution {text}: network sides must be multiples of 32, '
-                         f'{MIN_SIDE}..{MAX_SIDE} px')
+    if not all(MIN_SIDE <= v <= MAX_SIDE for v in (h, w)):
+        raise ValueError(f'--resolution {text}: each side must be {MIN_SIDE}..{MAX_SIDE} px')
     return h, w
 
 
@@ -28,7 +27,7 @@ def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None
     # Checked in model_options, not by argparse, so that a bad value is one error line
     # (argparse would print the whole usage first).
     parser.add_argument('--resolution', default=None, metavar='HxW',
-                        help='network input size, multiples of 32 (default: the checkpoint\'s training size)')
+                        help='network input size (default: the checkpoint\'s training size)')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
     parser.add_argument('--backend', default='eager', choices=['eager', 'torch', 'onnxruntime', 'auto'],
@@ -37,10 +36,15 @@ def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None
     parser.add_argument('--onnx-dir', default='', help="backend onnxruntime: folder written by `export --format onnx`")
 
 
+def resolution_option(args) -> tuple[int, int] | None:
+    """args.resolution as (h, w), parsed once (it arrives as text, see add_model_arguments)."""
+    if isinstance(args.resolution, str):
+        args.resolution = parse_resolution(args.resolution)
+    return args.resolution
+
+
 def model_options(args) -> dict:
-    resolution = args.resolution
-    if isinstance(resolution, str):
-        resolution = parse_resolution(resolution)
+    resolution = resolution_option(args)
     return {'checkpoint': args.checkpoint, 'pose_checkpoint': args.pose_checkpoint,
             'resolution_hw': resolution, 'device': args.device, 'depth_scale': args.depth_scale,
             'backend': args.backend, 'precision': args.precision, 'onnx_dir': args.onnx_dir}

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ..estimators import CameraFrame, create_estimator
 from ..image_io import list_images, read_rgb
-from .common import add_model_arguments, model_options
+from .common import add_model_arguments, model_options, resolution_option
 
 NAME = 'infer'
 HELP = ('Write OUTPUT/depth/<stem>.npy (float32 network depth, model units) and '
@@ -28,6 +28,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    resolution_option(args)        # '256x320' -> (256, 320), or one error line
     if args.method == 'depthnet':  # pairs of frames, not single images
         from .infer_depthnet import run as run_depthnet
         return run_depthnet(args)

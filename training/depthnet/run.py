@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from depth_perception.checkpoint_io import safe_load
 from depth_perception.checkpoints_depthnet import load_depthnet, save_depthnet_checkpoint
 from depth_perception.estimators.scdepth import pick_device
 from depth_perception.models.depthnet import DepthNet
@@ -104,9 +105,9 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
     start_epoch, best, history, step = 0, math.inf, [], 0
     if resume:
         path = run_dir / 'resume.pt' if resume == 'auto' else Path(resume)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f'{path}: nothing to resume from')
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = safe_load(path, check_finite='model')   # weights_only, mmap, no crafted tensors
         net.load_state_dict(state['model'])
         optimizer.load_state_dict(state['optimizer'])
         scheduler.load_state_dict(state['scheduler'])
