@@ -17,6 +17,19 @@ def parse_resolution(text: str) -> tuple[int, int]:
     return h, w
 
 
+class InvalidOption(str):
+    """The error text of an option value argparse must not refuse itself (it would print the
+    whole usage before the error); the command raises it as one line when it reads the option."""
+
+
+def resolution_arg(text: str):
+    """argparse type for --resolution: (h, w), or an InvalidOption carrying the error line."""
+    try:
+        return parse_resolution(text)
+    except ValueError as exc:
+        return InvalidOption(str(exc))
+
+
 def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None:
     parser.add_argument('--method', default='scdepth', choices=list(methods), help='depth method')
     parser.add_argument('--checkpoint', default='',
@@ -24,9 +37,7 @@ def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None
                              'default: the packaged model')
     parser.add_argument('--pose-checkpoint', default='',
                         help='separate pose network file (SC-SfMLearner releases)')
-    # Checked in model_options, not by argparse, so that a bad value is one error line
-    # (argparse would print the whole usage first).
-    parser.add_argument('--resolution', default=None, metavar='HxW',
+    parser.add_argument('--resolution', type=resolution_arg, default=None, metavar='HxW',
                         help='network input size (default: the checkpoint\'s training size)')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
@@ -37,8 +48,10 @@ def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None
 
 
 def resolution_option(args) -> tuple[int, int] | None:
-    """args.resolution as (h, w), parsed once (it arrives as text, see add_model_arguments)."""
-    if isinstance(args.resolution, str):
+    """args.resolution as (h, w); ValueError (one line) for a value the parser marked invalid."""
+    if isinstance(args.resolution, InvalidOption):
+        raise ValueError(str(args.resolution))
+    if isinstance(args.resolution, str):        # set by a caller, not by the parser
         args.resolution = parse_resolution(args.resolution)
     return args.resolution
 

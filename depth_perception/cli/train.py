@@ -26,7 +26,11 @@ def run(args) -> int:
     from depth_perception_training.depthnet.config import is_depthnet_config
     # a path as given, or a shipped config by short name (v1/nyu, depthnet/64), installed or not
     args.config = str(resolve_config(args.config))
-    if is_depthnet_config(args.config):  # `method: depthnet` in the YAML
+    try:
+        depthnet = is_depthnet_config(args.config)   # `method: depthnet` in the YAML
+    except Exception:  # noqa: BLE001 - unreadable YAML: load_config below says why, in one line
+        depthnet = False
+    if depthnet:
         from depth_perception_training.depthnet.run import run_cli
         return run_cli(args)
     from depth_perception_training.config import load_config
