@@ -33,6 +33,10 @@ def test_unknown_config_names_list_the_shipped_ones(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r'config v1/nyuu: no such file, and not a shipped config '
                                                 r'\(short names: .*v1/bonn, .*v1/nyu, .*v3/tum\)'):
         resolve_config('v1/nyuu')
+    loop = tmp_path / 'loop.yaml'
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError, match=r'config .*loop\.yaml: symbolic link loop$'):
+        resolve_config(loop)
 
 
 @pytest.mark.parametrize('override,message', [

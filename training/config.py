@@ -8,7 +8,9 @@ the installed package data, so the same command works in a checkout and after an
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -167,6 +169,12 @@ def resolve_config(name: str | Path) -> Path:
     path = Path(name)
     if path.is_file():
         return path
+    if os.path.lexists(path) and not path.exists():     # a link that leads nowhere or to itself
+        try:
+            os.stat(path)
+        except OSError as exc:
+            what = 'symbolic link loop' if exc.errno == errno.ELOOP else 'broken symbolic link'
+            raise ValueError(f'config {name}: {what}') from None
     if path.is_dir():
         raise ValueError(f'config {name}: is a folder; give a YAML file or a short name such as v1/nyu')
     text = str(name).replace('\\', '/')
