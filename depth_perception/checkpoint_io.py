@@ -158,6 +158,9 @@ def _check_zip(path: Path, size: int) -> None:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CheckpointError(f'{path}: not a readable torch checkpoint (truncated or corrupt zip: {exc})') from None
+    if any(i.filename == 'constants.pkl' or i.filename.endswith('/constants.pkl') for i in infos):
+        raise CheckpointError(f'{path}: a TorchScript archive (torch.jit.save), not a checkpoint of '
+                              'weights; save the model\'s state_dict with torch.save instead')
     if not any(i.filename == 'data.pkl' or i.filename.endswith('/data.pkl') for i in infos):
         raise CheckpointError(f'{path}: a zip archive but not a torch checkpoint (no data.pkl inside)')
     compressed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED]

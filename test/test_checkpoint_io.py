@@ -199,6 +199,12 @@ def test_images_plain_pickles_and_foreign_zips_are_named(tmp_path):
         safe_load(tmp_path / 'other.zip')
 
 
+def test_torchscript_archive_is_named(tmp_path):
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(tmp_path / 'scripted.pt'))
+    with pytest.raises(CheckpointError, match=r'scripted\.pt: a TorchScript archive \(torch\.jit\.save\)'):
+        safe_load(tmp_path / 'scripted.pt')
+
+
 def test_compressed_zip_bomb_is_refused_before_loading(tmp_path):
     good = tmp_path / 'good.pt'
     torch.save({'w': torch.zeros(1 << 20)}, good)          # 4 MiB of zeros
