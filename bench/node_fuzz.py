@@ -213,7 +213,8 @@ def main() -> int:
     args = parser.parse_args()
     r = run(args.count, args.seed, args.timeout_s)
     s = r['sent']
-    print(f'sent {sum(s.values())} messages in {r["elapsed_s"]:.0f} s: {s["valid"]} valid frames, '
+    n_msgs = s['valid'] * 2 + s['bad_image'] + s['bad_camera_info'] * 2
+    print(f'sent {n_msgs} messages ({sum(s.values())} cases) in {r["elapsed_s"]:.0f} s: {s["valid"]} valid frames, '
           f'{s["bad_image"]} malformed images, {s["bad_camera_info"]} malformed camera_info (+ image)')
     print('malformed kinds: ' + ', '.join(f'{k} {v}' for k, v in sorted(r['kinds'].items())))
     print(f'depth images for valid frames: {r["depth_for_valid"]} (latest-frame slot skips the rest); '
