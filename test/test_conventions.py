@@ -203,3 +203,15 @@ def test_tum_file_columns_and_quaternion_order(tmp_path):
     traj = file_interface.read_tum_trajectory_file(str(path))
     np.testing.assert_allclose(traj.poses_se3[1], T, atol=1e-8)
     np.testing.assert_allclose(traj.timestamps, [1.5, 2.000000001])
+
+
+def test_tum_reader_on_a_hand_written_file(tmp_path):
+    from depth_perception.trajectory_io import read_tum
+    rot = Rotation.from_euler('xyz', [-0.2, 0.9, 0.4])
+    qx, qy, qz, qw = rot.as_quat()
+    path = tmp_path / 'gt.txt'
+    path.write_text(f'# timestamp tx ty tz qx qy qz qw\n1305031102.175304 1.25 -0.5 2.0 {qx} {qy} {qz} {qw}\n')
+    stamps, poses = read_tum(path)
+    assert stamps[0] == pytest.approx(1305031102.175304)
+    np.testing.assert_allclose(poses[0][:3, 3], [1.25, -0.5, 2.0])
+    np.testing.assert_allclose(poses[0][:3, :3], rot.as_matrix(), atol=1e-12)

@@ -173,6 +173,10 @@ def test_training_steps_run_and_decrease_the_loss(version, terms):
         losses['total'].backward()
         opt.step()
         totals.append(losses['total'].item())
+        # the total is the reference weighting of its terms (sc_depth_pl defaults)
+        w = {'photo': 1.0, 'geometry': 0.1, 'smooth': 0.1, 'rot_triplet': 1.0, 'rot_consistency': 1.0,
+             'normal_matching': 0.1, 'mask_ranking': 0.1, 'normal_ranking': 0.1}
+        assert totals[-1] == pytest.approx(sum(w[k] * losses[k].item() for k in terms), rel=1e-5)
     assert totals[-1] < totals[0], totals
     # every network that takes part in the loss received a gradient
     nets = [module.depth_net, module.pose_net] + ([module.rectify_net] if version == 'v2' else [])
