@@ -215,3 +215,13 @@ def test_tum_reader_on_a_hand_written_file(tmp_path):
     assert stamps[0] == pytest.approx(1305031102.175304)
     np.testing.assert_allclose(poses[0][:3, 3], [1.25, -0.5, 2.0])
     np.testing.assert_allclose(poses[0][:3, :3], rot.as_matrix(), atol=1e-12)
+
+
+def test_odometry_poses_back_in_the_optical_world_of_evaluation():
+    """Live evaluation reads /odom (base in odom) back as T_world_cam of the optical frame with
+    world = first camera: the by-hand optical path above."""
+    from depth_perception.evaluation.offline import optical_pose_from_odom
+    for state, p, yaw in zip(run_odometry()[1:], OPTICAL_POSITIONS, OPTICAL_YAWS_DEG):
+        T = optical_pose_from_odom(state.T_odom_base)
+        np.testing.assert_allclose(T[:3, 3], p, atol=1e-9)
+        np.testing.assert_allclose(T[:3, :3], Rotation.from_euler('y', yaw, degrees=True).as_matrix(), atol=1e-9)
