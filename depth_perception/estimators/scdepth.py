@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .. import checkpoints
+from ..backends import make_backend
 from ..geometry import pose_vec_to_T_np
 from ..models import DispResNet, PoseResNet
 from .base import CameraFrame, DepthEstimator, DepthResult, InputError
@@ -53,6 +54,9 @@ class SCDepthConfig:
     max_depth_m: float = 0.0
     estimate_motion: bool = True
     num_threads: int = 0            # torch CPU threads (0 = torch default)
+    backend: str = 'eager'          # eager | torch | onnxruntime | auto (see depth_perception.backends)
+    precision: str = 'fp32'         # fp32 | fp16 | bf16
+    onnx_dir: str = ''              # ONNX files for backend onnxruntime ('' = export in memory)
 
 
 FALLBACK_RESOLUTION_HW = (256, 320)
@@ -71,7 +75,9 @@ class SCDepthEstimator(DepthEstimator):
         if cfg.num_threads > 0:
             torch.set_num_threads(cfg.num_threads)
         self.device = pick_device(cfg.device)
-        self.dtype = torch.float16 if (cfg.fp16 and self.device.type == 'cuda') else torch.float32
+        # the older `fp16` switch means fp16 on CUDA only
+        precision = 'fp16' if (cfg.fp16 and cfg.precision == 'fp32' and self.device.type == 'cuda') \
+            else cfg.precision
 
         path = cfg.checkpoint or default_checkpoint()
         if path:
@@ -106,14 +112,16 @@ class SCDepthEstimator(DepthEstimator):
                     log.info('pose weights from %s: %s', w.source, report.summary())
         for net in (self.depth_net, self.pose_net):
             if net is not None:
-                net.to(self.device, self.dtype).eval()
+                net.to(self.device, torch.float32).eval()
 
         self.resolution_hw = tuple(cfg.resolution_hw or self._checkpoint_resolution())
         h, w_ = self.resolution_hw
         # The decoder reflection-pads the 1/32-scale features, which needs them >= 2 px.
         if h % 32 or w_ % 32 or h < 64 or w_ < 64:
             raise ValueError(f'network resolution {h}x{w_} must be multiples of 32, at least 64x64')
-        self._prev: torch.Tensor | None = None
+        self.backend = make_backend(cfg.backend, precision, self.depth_net, self.pose_net, self.device,
+                                    onnx_dir=cfg.onnx_dir, num_threads=cfg.num_threads)
+        self._prev = None   # the previous frame, prepared for the backend
 
     def _checkpoint_resolution(self) -> tuple[int, int]:
         if self.weights is not None:
@@ -128,30 +136,27 @@ class SCDepthEstimator(DepthEstimator):
 
     # ------------------------------------------------------------------ building blocks
     def preprocess(self, rgb: np.ndarray) -> torch.Tensor:
-        """RGB uint8 [H,W,3] -> normalised [1,3,h,w] tensor at the network resolution."""
+        """RGB uint8 [H,W,3] -> normalised fp32 [1,3,h,w] tensor at the network resolution."""
         h, w = self.resolution_hw
         if rgb.shape[:2] != (h, w):
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
         x = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
         x = x.permute(2, 0, 1).unsqueeze(0).to(torch.float32).div_(255.0)
-        return ((x - NORM_MEAN) / NORM_STD).to(self.dtype)
+        return (x - NORM_MEAN) / NORM_STD
 
-    @torch.inference_mode()
-    def model_depth(self, x: torch.Tensor) -> torch.Tensor:
-        """Depth in model units [B,1,h,w] (1 / disparity), as sc_depth_pl's DepthNet returns."""
-        return 1.0 / self.depth_net(x).float()
+    def model_depth(self, x) -> torch.Tensor:
+        """Depth in model units [B,1,h,w] (1 / disparity) of a backend-prepared input."""
+        return 1.0 / self.backend.disparity(x)
 
-    @torch.inference_mode()
-    def relative_pose(self, x_curr: torch.Tensor, x_prev: torch.Tensor) -> np.ndarray:
-        """T_prev_curr in model units (pose_net(target=curr, reference=prev))."""
-        vec = self.pose_net(x_curr, x_prev).float()[0].cpu().numpy()
-        return pose_vec_to_T_np(vec)
+    def relative_pose(self, x_curr, x_prev) -> np.ndarray:
+        """T_prev_curr in model units (pose_net(target=curr, reference=prev)), prepared inputs."""
+        return pose_vec_to_T_np(self.backend.pose(x_curr, x_prev)[0].cpu().numpy())
 
     # -------------------------------------------------------------------- the interface
     def estimate(self, frame: CameraFrame) -> DepthResult:
         frame.validate()
         t0 = time.perf_counter()
-        x = self.preprocess(frame.rgb)
+        x = self.backend.prepare(self.preprocess(frame.rgb))
         t1 = time.perf_counter()
         model_depth = self.model_depth(x)[0, 0].cpu().numpy()
         t2 = time.perf_counter()
@@ -190,4 +195,4 @@ class SCDepthEstimator(DepthEstimator):
     def describe(self) -> str:
         h, w = self.resolution_hw
         return (f'SC-Depth DispResNet-{self.depth_net.num_layers} at {h}x{w} on {self.device} '
-                f'({self.weights_description}); depth_scale {self.config.depth_scale} m/unit')
+                f'({self.weights_description}); backend {self.backend.describe()}; depth_scale {self.config.depth_scale} m/unit')

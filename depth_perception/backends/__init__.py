@@ -1,0 +1,74 @@
+"""Inference backends behind the SC-Depth estimator: one interface, chosen by configuration.
+
+- `eager`: the networks exactly as loaded, fp32 (no TF32 on CUDA). What the reference code
+  runs; the default for `infer` and every parity check.
+- `torch`: BatchNorm folded into the convolutions, channels_last, only the full-resolution
+  disparity head, inference mode; CUDA graphs on CUDA.
+- `onnxruntime`: ONNX exports of DispResNet and PoseResNet run by ONNX Runtime (CPU, or its
+  CUDA/TensorRT providers when installed).
+- `auto`: `onnxruntime` when ONNX files are configured, else `torch`.
+
+Precision is `fp32`, `fp16` or `bf16` (bf16 pays on CPUs with AMX/AVX512-BF16; fp16 on GPUs).
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import Backend, BackendError
+
+BACKENDS = ('eager', 'torch', 'onnxruntime', 'auto')
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+
+
+def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise BackendError(f'{field} {value!r} is not one of {", ".join(choices)}')
+    return value
+
+
+def resolve_backend(name: str, onnx_dir: str = '') -> str:
+    """The concrete backend `name` stands for ('auto' picks one)."""
+    check_choice('backend', name, BACKENDS)
+    if name != 'auto':
+        return name
+    if onnx_dir:
+        try:
+            import onnxruntime  # noqa: F401
+            return 'onnxruntime'
+        except ImportError:
+            pass
+    return 'torch'
+
+
+def make_backend(name: str, precision: str, depth_net: torch.nn.Module,
+                 pose_net: torch.nn.Module | None, device: torch.device, *,
+                 onnx_dir: str = '', num_threads: int = 0) -> Backend:
+    """Build the backend that runs `depth_net` (and `pose_net`, may be None) on `device`.
+
+    The nets must be in eval mode, fp32, on `device`; backends never modify them.
+    """
+    check_choice('precision', precision, PRECISIONS)
+    name = resolve_backend(name, onnx_dir)
+    if name == 'eager':
+        from .eager import EagerBackend
+        return EagerBackend(depth_net, pose_net, device, precision)
+    if name == 'torch':
+        from .torch_fast import TorchBackend
+        return TorchBackend(depth_net, pose_net, device, precision)
+    from .onnx import OrtBackend
+    return OrtBackend(depth_net, pose_net, device, precision, onnx_dir=onnx_dir,
+                      num_threads=num_threads)
+
+
+def backend_config(backend: str = 'eager', precision: str = 'fp32', onnx_dir: str = '') -> dict:
+    """Parameter values (node, launch file, YAML) -> SCDepthConfig fields, validated.
+
+    Usage: `SCDepthConfig(**backend_config(p['backend'], p['precision'], p['onnx_dir']), ...)`.
+    """
+    return {'backend': check_choice('backend', str(backend), BACKENDS),
+            'precision': check_choice('precision', str(precision), PRECISIONS),
+            'onnx_dir': str(onnx_dir or '')}
+
+
+__all__ = ['BACKENDS', 'PRECISIONS', 'Backend', 'BackendError', 'backend_config',
+           'make_backend', 'resolve_backend']
