@@ -154,7 +154,8 @@ def test_evaluation_of_relative_motions_integrated_with_alignment_none():
     stamps = [i * DT_NS for i in range(len(gt))]
     m = evaluate_trajectory(stamps, gt0, stamps, integrate(rel), alignment='none')
     assert m['ate_m']['rmse'] == pytest.approx(0, abs=1e-9)
-    assert m['ate_rot_deg']['max'] == pytest.approx(0, abs=1e-6)
+    assert m['rpe_per_frame']['rot_deg']['max'] == pytest.approx(0, abs=1e-4)   # arccos near 1
+    assert m['orientation_drift_deg']['max'] == pytest.approx(0, abs=1e-4)
 
 
 def test_rpe_of_a_known_per_step_error_matches_evo_by_hand():
@@ -225,3 +226,37 @@ def test_odometry_poses_back_in_the_optical_world_of_evaluation():
         T = optical_pose_from_odom(state.T_odom_base)
         np.testing.assert_allclose(T[:3, 3], p, atol=1e-9)
         np.testing.assert_allclose(T[:3, :3], Rotation.from_euler('y', yaw, degrees=True).as_matrix(), atol=1e-9)
+
+
+@pytest.mark.parametrize('alignment', ['none', 'se3', 'sim3'])
+def test_ate_and_rpe_agree_with_evo(alignment):
+    """Our (numpy) ATE and per-frame RPE against evo's APE/RPE on a noisy, rotated, scaled copy."""
+    import copy
+
+    from evo.core import metrics
+    from evo.core.trajectory import PoseTrajectory3D
+    gt = _evo_like_gt(30)
+    rng = np.random.default_rng(4)
+    S = T_of(Rotation.from_euler('xyz', [0.3, -0.6, 0.9]), [1.0, -2.0, 0.5])
+    est = []
+    for T in gt:
+        noise = T_of(Rotation.from_rotvec(rng.normal(0, 0.02, 3)), rng.normal(0, 0.03, 3))
+        E = S @ T @ noise
+        E[:3, 3] = S[:3, :3] @ (0.7 * T[:3, 3]) + S[:3, 3] + rng.normal(0, 0.02, 3)
+        est.append(E)
+    stamps = [i * DT_NS for i in range(len(gt))]
+    ours = evaluate_trajectory(stamps, gt, stamps, est, alignment=alignment)
+    ref = PoseTrajectory3D(poses_se3=gt, timestamps=np.array(stamps) * 1e-9)
+    e = PoseTrajectory3D(poses_se3=[T.copy() for T in est], timestamps=np.array(stamps) * 1e-9)
+    if alignment != 'none':
+        e = copy.deepcopy(e)
+        e.align(ref, correct_scale=alignment == 'sim3')
+    ape = metrics.APE(metrics.PoseRelation.translation_part)
+    ape.process_data((ref, e))
+    assert ours['ate_m']['rmse'] == pytest.approx(ape.get_statistic(metrics.StatisticsType.rmse), rel=1e-6)
+    for relation, key in ((metrics.PoseRelation.translation_part, 'trans_m'),
+                          (metrics.PoseRelation.rotation_angle_deg, 'rot_deg')):
+        rpe = metrics.RPE(relation, delta=1, delta_unit=metrics.Unit.frames, all_pairs=False)
+        rpe.process_data((ref, e))
+        assert ours['rpe_per_frame'][key]['mean'] == pytest.approx(
+            rpe.get_statistic(metrics.StatisticsType.mean), rel=1e-6), key

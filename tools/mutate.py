@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -93,11 +94,16 @@ def run_tests(dest: Path, tests: list[str], timeout_s: float, worker: int) -> tu
     env['DEPTH_PERCEPTION_CACHE'] = str(dest / '.cache')
     cmd = [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-x', '--no-header', '-rN',
            '-o', 'addopts=', *tests]
+    # Own process group: a timeout ends pytest and whatever it started (ROS nodes) together.
+    proc = subprocess.Popen(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, cwd=dest, env=env, capture_output=True, text=True, timeout=timeout_s)
+        out, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return None, ''
-    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+    lines = [ln for ln in out.splitlines() if ln.strip()]
     return proc.returncode, lines[-1] if lines else ''
 
 
