@@ -260,3 +260,27 @@ def test_ate_and_rpe_agree_with_evo(alignment):
         rpe.process_data((ref, e))
         assert ours['rpe_per_frame'][key]['mean'] == pytest.approx(
             rpe.get_statistic(metrics.StatisticsType.mean), rel=1e-6), key
+
+
+@pytest.mark.parametrize('sx,sy', [(2.0, 3.0), (0.5, 0.25)])
+def test_scaled_intrinsics_follow_cv2_resize_pixel_centres(sx, sy):
+    """A dot at the principal point, resized by cv2 (INTER_LINEAR up, INTER_AREA down), lands
+    with its centroid on the scaled principal point (pixel-centre convention)."""
+    import cv2
+
+    from depth_perception.geometry import scale_intrinsics
+    h, w = 64, 96
+    img = np.zeros((h, w), np.float64)
+    if sx > 1:     # a single dot at (40, 28): bilinear upsampling spreads it symmetrically
+        cx, cy = 40.0, 28.0
+        img[28, 40] = 1.0
+    else:          # an 8x4 block aligned with the area cells, centred on (43.5, 29.5)
+        cx, cy = 43.5, 29.5
+        img[28:32, 40:48] = 1.0
+    out = cv2.resize(img, (int(w * sx), int(h * sy)),
+                     interpolation=cv2.INTER_LINEAR if sx > 1 else cv2.INTER_AREA)
+    v, u = np.mgrid[0:out.shape[0], 0:out.shape[1]]
+    centroid = (float((out * u).sum() / out.sum()), float((out * v).sum() / out.sum()))
+    K = scale_intrinsics(np.array([[50.0, 0, cx], [0, 50.0, cy], [0, 0, 1]]), sx, sy)
+    np.testing.assert_allclose([K[0, 2], K[1, 2]], centroid, atol=1e-9)
+    assert (K[0, 0], K[1, 1]) == (50.0 * sx, 50.0 * sy)

@@ -107,7 +107,7 @@ MUTATIONS = [
       'return make_T(R.T, -R.T @ t)', 'return make_T(R.T, -t)', [GEO, CONV],
       'inverse transform forgets to rotate the translation'),
     M('scale-intrinsics-corner-convention', 'depth_perception/geometry.py',
-      'K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5', 'K[0, 2] = K[0, 2] * sx', [GEO],
+      'K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5', 'K[0, 2] = K[0, 2] * sx', [GEO, CONV],
       'principal point scaled with the pixel-corner convention'),
     M('warp-translation-sign', 'depth_perception/geometry.py',
       'pts_ref = (T_ref_tgt[:, :3, :3] @ pts_tgt + T_ref_tgt[:, :3, 3:4])',
