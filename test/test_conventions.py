@@ -284,3 +284,26 @@ def test_scaled_intrinsics_follow_cv2_resize_pixel_centres(sx, sy):
     K = scale_intrinsics(np.array([[50.0, 0, cx], [0, 50.0, cy], [0, 0, 1]]), sx, sy)
     np.testing.assert_allclose([K[0, 2], K[1, 2]], centroid, atol=1e-9)
     assert (K[0, 0], K[1, 1]) == (50.0 * sx, 50.0 * sy)
+
+
+def test_kitti_segment_error_with_turns_follows_the_devkit_definition():
+    """One segment of a turning path: the devkit's error is inv(dEst) dGT over the segment
+    (dX = inv(X_first) X_last), t_err = |translation| / L, r_err = angle / L."""
+    def path(turn_rad):
+        poses, T = [np.eye(4)], np.eye(4)
+        for _ in range(8):
+            T = T @ T_of([0, turn_rad, 0], [0, 0, 0]) @ T_of([0, 0, 0], [0, 0, 0.1])
+            poses.append(T)
+        return poses
+    gt, est = path(0.1), path(0.13)
+    L = 0.45                                   # GT distance passes 0.45 m at frame 5 (0.5 m)
+    seg = kitti_segment_errors(gt, est, lengths_m=[L], step_frames=100)
+    assert seg.n_segments == 1
+    d_gt = np.linalg.inv(gt[0]) @ gt[5]
+    d_est = np.linalg.inv(est[0]) @ est[5]
+    E = np.linalg.inv(d_est) @ d_gt
+    angle = Rotation.from_matrix(E[:3, :3]).magnitude()
+    assert seg.t_err_pct == pytest.approx(100 * np.linalg.norm(E[:3, 3]) / L, rel=1e-9)
+    assert seg.r_err_deg_per_100m == pytest.approx(np.degrees(angle / L) * 100, rel=1e-6)
+    wrong = d_gt @ np.linalg.inv(d_est)         # the other side gives another number here
+    assert abs(np.linalg.norm(wrong[:3, 3]) - np.linalg.norm(E[:3, 3])) > 1e-3

@@ -151,7 +151,7 @@ MUTATIONS = [
       'A[:3, 3] = self.scale * (self.R @ T[:3, 3]) + self.t', 'A[:3, 3] = self.scale * T[:3, 3] + self.t',
       [CONV, TRAJ], 'aligned positions not rotated'),
     M('kitti-relative-wrong-side', 'depth_perception/evaluation/trajectory.py',
-      'E = np.linalg.inv(d_est) @ d_gt', 'E = d_gt @ np.linalg.inv(d_est)', [TRAJ],
+      'E = np.linalg.inv(d_est) @ d_gt', 'E = d_gt @ np.linalg.inv(d_est)', [TRAJ, CONV],
       'KITTI segment error composed on the wrong side'),
     M('odom-to-optical-conjugation', 'depth_perception/evaluation/offline.py',
       'return T_OPTICAL_BASE @ T_odom_base @ T_BASE_OPTICAL', 'return T_BASE_OPTICAL @ T_odom_base @ T_OPTICAL_BASE',
