@@ -319,3 +319,21 @@ def test_node_over_dds_depth_is_right(truth, tmp_path):
         assert abs(np.dot([q.x, q.y, q.z, q.w], Rotation.from_matrix(expected[:3, :3]).as_quat())) \
             == pytest.approx(1.0, abs=1e-6)
     assert np.linalg.norm(T[:3, 3]) > 1e-3        # the chain moved: the check above had teeth
+
+
+def test_offline_eval_scores_the_metric_depth_it_exports(truth, bag, tmp_path):
+    """Without scaling, the reported abs_rel is that of the exported metric depth (depth_scale
+    applied), recomputed here: generic caps 0.1..100 m, clamp, mean |g - p| / g per image."""
+    from depth_perception.evaluation.config import EvalConfig
+    from depth_perception.evaluation.offline import run_offline
+    r = run_offline(EvalConfig(bag=bag, out_dir=tmp_path / 'off', device='cpu', preset='generic',
+                               scaling='none', depth_scale=3.0, max_frames=3, export_frames=True,
+                               plots=False, progress=False, output_bag=False))
+    per = {f['stamp_ns']: f['abs_rel'] for f in r['depth']['per_frame']}
+    files = sorted((tmp_path / 'off' / 'depth').glob('*.npy'))
+    assert len(files) == len(per) == 3
+    for path in files:
+        g, p = truth[0][int(path.stem)][1], np.load(path)
+        ok = np.isfinite(g) & (g > 0.1) & (g < 100.0) & np.isfinite(p) & (p > 0)
+        expected = np.mean(np.abs(g[ok] - np.clip(p[ok], 0.1, 100.0)) / g[ok])
+        assert per[int(path.stem)] == pytest.approx(expected, rel=1e-5)

@@ -292,6 +292,6 @@ MUTATIONS = [
     M('offline-evaluates-network-depth', 'depth_perception/evaluation/offline.py',
       'session.add(frame.index, frame.stamp_ns, frame.rgb, frame.gt_depth_m, res.depth_m,',
       'session.add(frame.index, frame.stamp_ns, frame.rgb, frame.gt_depth_m, res.model_depth,',
-      [T + 'test_eval_offline.py::test_sevenscenes_offline_model', T + 'test_cli.py::test_demo_writes_depth_clouds_trajectory_bag_and_report'],
+      [E2E + '::test_offline_eval_scores_the_metric_depth_it_exports'],
       'offline evaluation scores the network output instead of the metric depth'),
 ]
