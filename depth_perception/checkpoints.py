@@ -8,31 +8,38 @@ Formats understood:
 - this project's own files (`format: depth_perception/scdepth`), which use the sc_depth_pl
   key layout so that they can also be exported to it.
 
-Nothing in a file is executed: `torch.load(weights_only=True)` with `argparse.Namespace` as
-the only extra allowed global. Loading is strict: the only keys that may be ignored are
-the unused classifier (`fc.*`) and BatchNorm's `num_batches_tracked`, and they are reported.
+Nothing in a file is executed and nothing is allocated on its word: files are read by
+`checkpoint_io.safe_load` (weights_only, mmap, storage and size checks, `argparse.Namespace` as
+the only extra allowed global), then shapes are checked against the architecture built on the
+meta device and the metadata against sane limits, all before any tensor is converted.
+Loading is strict: the only keys that may be ignored are the unused classifier (`fc.*`) and
+BatchNorm's `num_batches_tracked`, and they are reported.
 """
 from __future__ import annotations
 
 import argparse
-import pickle
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .checkpoint_io import CheckpointError, safe_load
+from .models import DispResNet, PoseResNet, RectifyNet
+
 OWN_FORMAT = 'depth_perception/scdepth'
 OWN_FORMAT_VERSION = 1
 _IGNORABLE_UNEXPECTED = re.compile(r'(^|\.)fc\.(weight|bias)$|(^|\.)num_batches_tracked$')
 _IGNORABLE_MISSING = re.compile(r'(^|\.)num_batches_tracked$')
-_ALLOWED_GLOBALS = [argparse.Namespace]
+# Network input sides a checkpoint may ask for; beyond this every frame would fail or exhaust memory.
+MAX_RESOLUTION_SIDE = 8192
+NUM_LAYERS = (18, 50)
+UPSAMPLE_MODES = ('bilinear', 'nearest')
+MODEL_VERSIONS = ('v1', 'v2', 'v3')
 
-
-class CheckpointError(Exception):
-    """A checkpoint file cannot be used; the message names the file and the problem."""
+__all__ = ['CheckpointError', 'SCDepthWeights', 'LoadReport', 'safe_load', 'read_scdepth_checkpoint',
+           'check_fits', 'load_strict', 'save_own_checkpoint', 'export_sc_depth_pl']
 
 
 @dataclass
@@ -72,34 +79,6 @@ def _abbrev(keys: list[str], n: int = 4) -> str:
 
 
 # ------------------------------------------------------------------------ reading files
-def safe_load(path: str | Path) -> object:
-    """`torch.load` that never executes code from the file and explains every failure."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f'{path}: file not found')
-    if not path.is_file():
-        raise CheckpointError(f'{path}: not a regular file')
-    if path.stat().st_size == 0:
-        raise CheckpointError(f'{path}: file is empty')
-    try:
-        with torch.serialization.safe_globals(_ALLOWED_GLOBALS):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as exc:
-        text = str(exc)
-        found = re.search(r'(?:Unsupported global|GLOBAL) ?:? ?(?:GLOBAL )?([\w.]+)', text)
-        if 'weights_only' in text or 'Unsupported' in text or found:
-            what = found.group(1) if found else 'a Python object'
-            raise CheckpointError(
-                f'{path}: refused to load: the file references {what}, which is not on the '
-                f'allow-list of plain data types; nothing in it was executed') from None
-        raise CheckpointError(f'{path}: not a readable torch checkpoint (corrupt pickle: {text.splitlines()[0]})') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
-            IndexError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f'{path}: not a readable torch checkpoint (truncated or corrupt: {first})') from None
-
-
 def _tensor_dict(obj, path: Path, what: str) -> dict:
     if not isinstance(obj, dict) or not obj:
         raise CheckpointError(f'{path}: {what} is not a non-empty dict of tensors')
@@ -170,16 +149,25 @@ def _hparams_dict(obj: dict) -> dict:
 
 def read_scdepth_checkpoint(path: str | Path, pose_path: str | Path | None = None) -> SCDepthWeights:
     """Read any supported SC-Depth checkpoint (and optionally a separate pose file)."""
-    path = Path(path)
-    obj = safe_load(path)
-    weights = _parse(obj, path)
+    weights = _read_one(Path(path))
     if pose_path is not None:
         pose_path = Path(pose_path)
-        other = _parse(safe_load(pose_path), pose_path)
+        other = _read_one(pose_path)
         if other.pose_state is None:
             raise CheckpointError(f'{pose_path}: holds no pose network weights')
         weights.pose_state = other.pose_state
         weights.metadata['pose_source'] = str(pose_path)
+    return weights
+
+
+def _read_one(path: Path) -> SCDepthWeights:
+    weights = _parse(safe_load(path), path)
+    _check_metadata(weights, path)
+    _check_architecture(weights)
+    # Only now, with every tensor known to fit its network, is anything converted.
+    weights.depth_state = _as_float32(weights.depth_state)
+    weights.pose_state = _as_float32(weights.pose_state)
+    weights.rectify_state = _as_float32(weights.rectify_state)
     return weights
 
 
@@ -197,33 +185,69 @@ def _parse(obj, path: Path) -> SCDepthWeights:
         depth = _strip(state, 'depth_net.')
         hp = obj.get('hparams', {}) if own else _hparams_dict(obj)
         model = obj.get('model', {}) if own else {}
+        for name, value in (('hparams', hp), ('model', model)):
+            if not isinstance(value, dict):
+                raise CheckpointError(f'{path}: {name} must be a mapping, found {type(value).__name__}')
         return SCDepthWeights(
             source=str(path), source_format='depth_perception' if own else 'sc_depth_pl',
-            depth_state=_as_float32(depth), pose_state=_as_float32(_strip(state, 'pose_net.') or None),
-            rectify_state=_as_float32(_strip(state, 'rectify_net.') or None),
-            num_layers=int(model.get('num_layers', _num_layers(depth))),
+            depth_state=depth, pose_state=_strip(state, 'pose_net.') or None,
+            rectify_state=_strip(state, 'rectify_net.') or None,
+            num_layers=model.get('num_layers', _num_layers(depth)),
             upsample_mode=model.get('upsample_mode', 'bilinear'),
-            model_version=str(model.get('model_version', hp.get('model_version', 'v1'))),
+            model_version=model.get('model_version', hp.get('model_version', 'v1')),
             hparams=dict(hp), metadata={k: obj[k] for k in ('epoch', 'global_step', 'provenance',
                                                              'training_resolution_hw') if k in obj})
     if any(k.startswith('decoder.decoder.') for k in state):
         return SCDepthWeights(source=str(path), source_format='sc_sfmlearner',
-                              depth_state=_as_float32(_remap_sfmlearner_disp(state, path)),
+                              depth_state=_remap_sfmlearner_disp(state, path),
                               num_layers=_num_layers(state), upsample_mode='nearest',
                               metadata={'epoch': obj.get('epoch')})
     if any(k.startswith('decoder.net.') for k in state):
         return SCDepthWeights(source=str(path), source_format='sc_sfmlearner',
-                              pose_state=_as_float32(_remap_sfmlearner_pose(state)),
+                              pose_state=_remap_sfmlearner_pose(state),
                               metadata={'epoch': obj.get('epoch')})
     raise CheckpointError(
         f'{path}: not an SC-Depth checkpoint: found none of the key layouts depth_net.*, '
         f'decoder.decoder.* or decoder.net.* (first keys: {_abbrev(sorted(state))})')
 
 
+def _check_metadata(w: SCDepthWeights, path: Path) -> None:
+    """Values that size or select things later must be sane before they are used."""
+    if w.num_layers not in NUM_LAYERS or isinstance(w.num_layers, bool):
+        raise CheckpointError(f'{path}: model num_layers must be one of {NUM_LAYERS}, got {w.num_layers!r}')
+    if w.upsample_mode not in UPSAMPLE_MODES:
+        raise CheckpointError(f'{path}: model upsample_mode must be one of {UPSAMPLE_MODES}, '
+                              f'got {w.upsample_mode!r}')
+    if str(w.model_version) not in MODEL_VERSIONS:
+        raise CheckpointError(f'{path}: model_version must be one of {MODEL_VERSIONS}, got {w.model_version!r}')
+    w.num_layers, w.model_version = int(w.num_layers), str(w.model_version)
+    if 'training_resolution_hw' in w.metadata:
+        res = w.metadata['training_resolution_hw']
+        ok = (isinstance(res, (list, tuple)) and len(res) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in res)
+              and all(1 <= v <= MAX_RESOLUTION_SIDE for v in res))
+        if not ok:
+            shown = 'x'.join(map(str, res)) if isinstance(res, (list, tuple)) else repr(res)
+            raise CheckpointError(f'{path}: training_resolution_hw must be [height, width] with each '
+                                  f'side 1..{MAX_RESOLUTION_SIDE} px, got {shown}')
+
+
+def _check_architecture(w: SCDepthWeights) -> None:
+    """Every tensor against the network it is for, built on the meta device (no memory)."""
+    with torch.device('meta'):
+        if w.depth_state is not None:
+            check_fits(DispResNet(w.num_layers, w.upsample_mode).state_dict(), w.depth_state, w.source,
+                       f'DispResNet-{w.num_layers}')
+        if w.pose_state is not None:
+            check_fits(PoseResNet(18).state_dict(), w.pose_state, w.source, 'PoseResNet-18')
+        if w.rectify_state is not None:
+            check_fits(RectifyNet().state_dict(), w.rectify_state, w.source, 'RectifyNet')
+
+
 # ---------------------------------------------------------------------- strict loading
-def load_strict(module: nn.Module, state: dict, source: str, what: str) -> LoadReport:
-    """Load `state` into `module`, refusing anything but the documented unused keys."""
-    expected = module.state_dict()
+def check_fits(expected: dict, state: dict, source: str, what: str) -> LoadReport:
+    """Refuse `state` unless it has exactly `expected`'s keys and shapes (but the documented
+    unused keys); `expected` may hold meta tensors, so this allocates nothing."""
     unexpected = [k for k in state if k not in expected]
     missing = [k for k in expected if k not in state]
     ignored = [k for k in unexpected if _IGNORABLE_UNEXPECTED.search(k)]
@@ -241,8 +265,15 @@ def load_strict(module: nn.Module, state: dict, source: str, what: str) -> LoadR
         if mismatched:
             problems.append(f'{len(mismatched)} shape mismatches ({_abbrev(mismatched, 2)})')
         raise CheckpointError(f'{source}: weights do not fit {what}: ' + '; '.join(problems))
-    module.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     return LoadReport(ignored=ignored, missing_ok=missing_ok)
+
+
+def load_strict(module: nn.Module, state: dict, source: str, what: str) -> LoadReport:
+    """Load `state` into `module`, refusing anything but the documented unused keys."""
+    expected = module.state_dict()
+    report = check_fits(expected, state, source, what)
+    module.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
+    return report
 
 
 # ------------------------------------------------------------------------------ writing

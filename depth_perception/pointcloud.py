@@ -62,6 +62,7 @@ def depth_to_cloud(depth_m: np.ndarray, K: np.ndarray, rgb: np.ndarray | None = 
         K: 3x3 intrinsics of `depth_m`.
         rgb: optional [H,W,3] uint8 colours registered with `depth_m`.
         organized: True -> [H,W,3] points with NaN holes; False -> [N,3] finite points.
+            Either way every point is finite in all three coordinates or NaN in all three.
         stride: pixel step in both axes (applies to both layouts; 1 = every pixel).
     Returns:
         (points_m float32, colors uint8 or None) with matching leading shape.
@@ -80,12 +81,16 @@ def depth_to_cloud(depth_m: np.ndarray, K: np.ndarray, rgb: np.ndarray | None = 
         Ks[1, :] = K[1, :] / stride
         depth_m = depth_m[::stride, ::stride]
         rgb = None if rgb is None else rgb[::stride, ::stride]
-    d = np.where(np.isfinite(depth_m), depth_m, np.nan)
-    points = depth_to_points_np(d, Ks)
+    # Absurd but finite intrinsics or depths can overflow float32: such points become NaN
+    # holes (never inf in a cloud), and the overflow is expected, so numpy stays quiet.
+    with np.errstate(over='ignore', invalid='ignore', divide='ignore'):
+        d = np.where(np.isfinite(depth_m), depth_m, np.nan)
+        points = depth_to_points_np(d, Ks)
+    valid = np.isfinite(points).all(-1)
+    points[~valid] = np.nan
     colors = None if rgb is None else np.ascontiguousarray(rgb, dtype=np.uint8)
     if organized:
         return points, colors
-    valid = np.isfinite(points).all(-1)
     return points[valid], (None if colors is None else colors[valid])
 
 

@@ -19,10 +19,16 @@ SHARED_FIXTURES = Path(os.environ.get('DP_SHARED_FIXTURES', REPO_ROOT.parent / '
 
 
 def shared_fixture(relative: str) -> Path:
-    """Path of a third-party fixture in ../shared/fixtures, or skip the test with the reason."""
+    """Path of a third-party fixture in ../shared/fixtures, or skip the test with the reason.
+
+    In CI (CI=true) a missing fixture is a failure: a silently skipped suite proves nothing.
+    """
     path = SHARED_FIXTURES / relative
     if not path.exists():
-        pytest.skip(f'fixture {path} is absent (it ships only beside the project checkout)')
+        message = f'fixture {path} is absent (it ships only beside the project checkout)'
+        if os.environ.get('CI', '').strip().lower() in ('1', 'true', 'yes'):
+            pytest.fail(f'{message}; CI=true requires it', pytrace=False)
+        pytest.skip(message)
     return path
 
 

@@ -36,19 +36,23 @@ def installed(relative: str) -> bool:
     return any(fnmatch.fnmatch(relative, g) for g in globs)
 
 
+LAUNCH_SUPPORT = ROOT / 'depth_perception' / 'ros' / 'launch_support.py'
+
+
 def launch_references(path: Path):
-    """Executables of this package and share files (config/*.yaml, *.rviz) a launch file names."""
-    tree = ast.parse(path.read_text())
+    """Executables of this package and share files (config/*.yaml, *.rviz) a launch file names,
+    itself or through depth_perception/ros/launch_support.py."""
     executables, files = [], []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            kw = {k.arg: k.value for k in node.keywords}
-            pkg = kw.get('package')
-            if isinstance(pkg, ast.Constant) and pkg.value == 'depth_perception':
-                executables.append(kw['executable'].value)
-            if getattr(node.func, 'attr', '') == 'join' and len(node.args) >= 3:
-                parts = [a.value for a in node.args[1:] if isinstance(a, ast.Constant)]
-                files.append('/'.join(parts))
+    for source in (path, LAUNCH_SUPPORT):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                kw = {k.arg: k.value for k in node.keywords}
+                pkg = kw.get('package')
+                if isinstance(pkg, ast.Constant) and pkg.value == 'depth_perception':
+                    executables.append(kw['executable'].value)
+                if getattr(node.func, 'attr', '') == 'join' and len(node.args) >= 3:
+                    parts = [a.value for a in node.args[1:] if isinstance(a, ast.Constant)]
+                    files.append('/'.join(parts))
     return executables, files
 
 
@@ -93,8 +97,16 @@ def test_every_config_yaml_belongs_to_a_known_node():
     for path in (ROOT / 'config').glob('*.yaml'):
         data = yaml.safe_load(path.read_text())
         for node_name, section in data.items():
-            assert node_name == P.NODE_NAME, f'{path.name}: unknown node {node_name}'
+            # `/**` (any node, any namespace) is how the shipped files are keyed (issue 9 #11)
+            assert node_name in ('/**', P.NODE_NAME), f'{path.name}: unknown node {node_name}'
             assert set(section['ros__parameters']) <= set(P.SPECS_BY_NAME)
+
+
+def test_package_parameters_apply_under_any_namespace():
+    """Defect 11: a section keyed `scdepth_node` is silently skipped under `-r __ns:=/cam1`;
+    `/**` matches the node whatever its namespace (checked live in test/real_tools)."""
+    data = yaml.safe_load((ROOT / 'config' / 'scdepth.yaml').read_text())
+    assert list(data) == ['/**']
 
 
 def test_param_validation_rejects_wrong_types_and_names():

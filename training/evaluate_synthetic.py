@@ -4,7 +4,10 @@
         --data /path/synthetic_scdepth/testing [--json out.json]
 
 Depth: SC-Depth metrics with per-image median scaling (`depth_perception.evaluation`),
-plus a constant-depth baseline (what median scaling alone achieves) for context.
+beside the same baselines every evaluation report shows (`depth_perception.evaluation.baselines`):
+a constant depth (what median scaling alone achieves) and the per-image Spearman rank
+correlation. Motion: also scored by `evaluate_trajectory` (ATE/RPE beside zero motion and a
+constant-velocity path); the last printed line is the shared verdict line.
 Motion: relative pose error between consecutive frames. The prediction comes through the same
 estimator the nodes use (`create_estimator('scdepth', checkpoint=...)`); its translation is
 put in metres with the sequence's depth scale (median of the per-image gt/pred ratios: SC-Depth
@@ -20,7 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from depth_perception.estimators import CameraFrame, create_estimator
+from depth_perception.evaluation.baselines import constant_depth_errors, spearman
 from depth_perception.evaluation.depth_metrics import frame_errors, get_preset, mean_errors, valid_pixels
+from depth_perception.evaluation.trajectory import evaluate_trajectory
+from depth_perception.evaluation.verdict import verdict_line
 from depth_perception.geometry import invert_T
 
 from .data import layout
@@ -40,6 +46,7 @@ def evaluate_sequence(estimator, scene: Path, preset) -> dict:
     T_world_cam[:, :3] = poses
     estimator.reset()
     depth_errs, const_errs, ratios, t_pred, t_gt, rot_err, rot_zero = [], [], [], [], [], [], []
+    rhos, const_ratios, est_T, T = [], [], [np.eye(4)], np.eye(4)
     for i, path in enumerate(frames):
         rgb = layout.read_rgb(path)
         result = estimator.estimate(CameraFrame(rgb=rgb, K=K, stamp_ns=i))
@@ -49,15 +56,37 @@ def evaluate_sequence(estimator, scene: Path, preset) -> dict:
         if pix.gt_m.size:                      # frames with no GT inside the caps are skipped
             ratios.append(pix.median_ratio)
             depth_errs.append(frame_errors(pix, pix.median_ratio, preset)['all'])
-            const = valid_pixels(gt, np.ones_like(gt), preset)
-            const_errs.append(frame_errors(const, const.median_ratio, preset)['all'])
+            const_errs.append(constant_depth_errors(pix, preset)['all'])
+            const_ratios.append(float(np.median(pix.gt_m)))
+            rho = spearman(pix.gt_m, pix.pred_m)
+            if rho is not None:
+                rhos.append(rho)
         if i > 0 and result.T_prev_curr is not None:
             T_gt = invert_T(T_world_cam[i - 1]) @ T_world_cam[i]
             t_pred.append(result.T_prev_curr[:3, 3])
             t_gt.append(T_gt[:3, 3])
             rot_err.append(rotation_angle_deg(result.T_prev_curr[:3, :3].T @ T_gt[:3, :3]))
             rot_zero.append(rotation_angle_deg(T_gt[:3, :3]))
+        if i > 0:
+            T = T @ (result.T_prev_curr if result.T_prev_curr is not None else np.eye(4))
+            est_T.append(T.copy())
     scale = float(np.median(ratios))
+    # Both paths relative to the first camera, the estimate in metres by the depth scale:
+    # alignment 'none' then tests that one depth_scale makes odometry metric too.
+    gt_rel = [invert_T(T_world_cam[0]) @ G for G in T_world_cam]
+    est_m = []
+    for E in est_T:
+        E = E.copy()
+        E[:3, 3] *= scale
+        est_m.append(E)
+    stamps = list(range(0, len(frames) * 100_000_000, 100_000_000))[:len(frames)]
+    traj = evaluate_trajectory(stamps, gt_rel, stamps[:len(est_m)], est_m, 'none', tolerance_ns=1)
+    traj_sim3 = evaluate_trajectory(stamps, gt_rel, stamps[:len(est_m)], est_m, 'sim3', tolerance_ns=1)
+    for t in (traj, traj_sim3):
+        t.pop('_plot', None)
+        t.pop('per_frame', None)
+    depth_block = {'metrics': mean_errors(depth_errs), 'baseline_constant': {'metrics': mean_errors(const_errs)},
+                   'spearman': {'median': float(np.median(rhos))} if rhos else None}
     t_pred, t_gt = np.array(t_pred), np.array(t_gt)
     lsq_scale = float((t_pred * t_gt).sum() / max((t_pred * t_pred).sum(), 1e-12))
     return {
@@ -70,6 +99,14 @@ def evaluate_sequence(estimator, scene: Path, preset) -> dict:
         'rpe_trans_m_zero_motion': float(np.mean(np.linalg.norm(t_gt, axis=1))),
         'rpe_rot_deg': float(np.mean(rot_err)), 'rpe_rot_deg_zero_motion': float(np.mean(rot_zero)),
         'pose_lsq_scale_m_per_unit': lsq_scale,
+        'spearman_median': float(np.median(rhos)) if rhos else float('nan'),
+        'scale_ratio_spread_constant': float(np.std(const_ratios) / np.mean(const_ratios)),
+        'rpe_trans_m_constant_velocity': traj['baselines']['constant_velocity']['rpe_per_frame']['trans_m']['mean'],
+        'ate_sim3_m': traj_sim3['ate_m']['rmse'],
+        'ate_sim3_m_zero_motion': traj_sim3['baselines']['zero_motion']['ate_m']['rmse'],
+        'ate_sim3_m_constant_velocity': traj_sim3['baselines']['constant_velocity']['ate_m']['rmse'],
+        'trajectory_depth_scale': traj, 'trajectory_sim3': traj_sim3,
+        'verdict': verdict_line(depth_block, traj),
     }
 
 
@@ -82,10 +119,22 @@ def evaluate(checkpoint: str, data: Path, max_depth_m: float = 100.0) -> dict:
               else sorted(p for p in root.iterdir() if (p / 'cam.txt').is_file()))
     per_seq = [evaluate_sequence(estimator, s, preset) for s in scenes]
     keys = [k for k in per_seq[0] if isinstance(per_seq[0][k], float)]
-    summary = {k: float(np.mean([s[k] for s in per_seq])) for k in keys}
+    summary = {k: float(np.nanmean([s[k] for s in per_seq])) for k in keys}
     for block in ('depth', 'constant_depth_baseline'):
         summary[block] = {m: float(np.mean([s[block][m] for s in per_seq])) for m in per_seq[0][block]}
-    return {'checkpoint': str(checkpoint), 'data': str(data), 'summary': summary, 'sequences': per_seq}
+    summary['spearman_median'] = float(np.nanmedian([s['spearman_median'] for s in per_seq]))
+    # the shared verdict over the whole held-out set (means over sequences)
+    depth_block = {'metrics': summary['depth'], 'baseline_constant': {'metrics': summary['constant_depth_baseline']},
+                   'spearman': {'median': summary['spearman_median']}}
+    mean_rpe = lambda key: {'rmse': float(np.mean([s[key] for s in per_seq]))}  # noqa: E731
+    traj_block = {'ate_m': {'rmse': summary['ate_sim3_m']},
+                  'rpe_per_frame': {'trans_m': mean_rpe('rpe_trans_m'), 'rot_deg': mean_rpe('rpe_rot_deg')},
+                  'baselines': {'zero_motion': {'ate_m': {'rmse': summary['ate_sim3_m_zero_motion']},
+                                                'rpe_per_frame': {'trans_m': mean_rpe('rpe_trans_m_zero_motion'),
+                                                                  'rot_deg': mean_rpe('rpe_rot_deg_zero_motion')}},
+                                'constant_velocity': {'ate_m': {'rmse': summary['ate_sim3_m_constant_velocity']}}}}
+    return {'checkpoint': str(checkpoint), 'data': str(data), 'summary': summary,
+            'verdict': verdict_line(depth_block, traj_block), 'sequences': per_seq}
 
 
 def main(argv=None) -> int:
@@ -100,7 +149,12 @@ def main(argv=None) -> int:
     print(f"abs_rel {s['depth']['abs_rel']:.4f} (constant-depth baseline {s['constant_depth_baseline']['abs_rel']:.4f}), "
           f"a1 {s['depth']['a1']:.3f}; median scale {s['median_scale_ratio_m_per_unit']:.4f} m/unit")
     print(f"RPE trans {s['rpe_trans_m']:.4f} m (lsq scale {s['rpe_trans_m_lsq_scale']:.4f}, zero motion "
-          f"{s['rpe_trans_m_zero_motion']:.4f}); rot {s['rpe_rot_deg']:.3f} deg (zero motion {s['rpe_rot_deg_zero_motion']:.3f})")
+          f"{s['rpe_trans_m_zero_motion']:.4f}, constant velocity {s['rpe_trans_m_constant_velocity']:.4f}); "
+          f"rot {s['rpe_rot_deg']:.3f} deg (zero motion {s['rpe_rot_deg_zero_motion']:.3f})")
+    print(f"median Spearman {s['spearman_median']:+.3f}; scale spread {s['scale_ratio_spread']:.3f} "
+          f"(constant {s['scale_ratio_spread_constant']:.3f}); ATE sim3 {s['ate_sim3_m']:.4f} m (zero motion "
+          f"{s['ate_sim3_m_zero_motion']:.4f}, constant velocity {s['ate_sim3_m_constant_velocity']:.4f})")
+    print(report['verdict'])
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(report, indent=1))

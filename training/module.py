@@ -1,13 +1,16 @@
 """LightningModule for SC-Depth V1/V2/V3: networks, the per-version loss, validation and logging."""
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 
+from depth_perception.evaluation.baselines import constant_depth_errors, spearman
 from depth_perception.evaluation.depth_metrics import frame_errors, get_preset, valid_pixels
+from depth_perception.evaluation.verdict import depth_verdict
 from depth_perception.models import DispResNet, PoseResNet, RectifyNet
 from depth_perception.normals import depth_to_normals
 
@@ -15,6 +18,9 @@ from .config import TrainConfig
 from .losses import (LossOptions, edge_aware_smoothness, edge_guided_normal_ranking_loss, mask_ranking_loss,
                      photo_and_geometry_loss, rectify_references)
 from .visualise import depth_to_colour, denormalise
+
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -31,6 +37,7 @@ class SCDepthModule(pl.LightningModule):
         self.rectify_net = RectifyNet() if self.cfg.model_version == 'v2' else None
         self.loss_options = LossOptions.from_config(self.cfg)
         self._val_outputs: list[dict] = []
+        self.val_verdict: str | None = None     # the last validation's verdict line (depth mode)
 
     # ------------------------------------------------------------------ helpers
     def step_generator(self) -> torch.Generator:
@@ -112,6 +119,10 @@ class SCDepthModule(pl.LightningModule):
                     continue
                 errs = frame_errors(pix, pix.median_ratio, preset)['all']
                 errs['scale_ratio'] = pix.median_ratio
+                # the same baselines as every evaluation report (evaluation/baselines.py)
+                errs['abs_rel_constant'] = constant_depth_errors(pix, preset)['all']['abs_rel']
+                rho = spearman(pix.gt_m, pix.pred_m)
+                errs['spearman'] = float('nan') if rho is None else rho
                 self._val_outputs.append(errs)
         else:
             losses = self.compute_losses(batch)
@@ -124,11 +135,14 @@ class SCDepthModule(pl.LightningModule):
         outs, self._val_outputs = self._val_outputs, []
         if not outs:
             return
-        mean = {k: float(np.mean([o[k] for o in outs])) for k in outs[0]}
+        mean = {k: float(np.nanmean([o[k] for o in outs])) for k in outs[0]}
         if self.cfg.val_mode == 'depth':
             self.log('val_loss', mean['abs_rel'], prog_bar=True, sync_dist=True)
-            for k in ('abs_diff', 'abs_rel', 'a1', 'a2', 'a3', 'scale_ratio'):
+            for k in ('abs_diff', 'abs_rel', 'a1', 'a2', 'a3', 'scale_ratio', 'abs_rel_constant', 'spearman'):
                 self.log(f'val/{k}', mean[k], sync_dist=True)
+            self.val_verdict = depth_verdict(mean['abs_rel'], mean['abs_rel_constant'], mean['spearman'])
+            if self.global_rank == 0:
+                log.info('validation (step %d): %s', self.global_step, self.val_verdict)
         else:
             self.log('val_loss', mean['photo_loss'], prog_bar=True, sync_dist=True)
             self.log('val/geometry_loss', mean['geometry_loss'], sync_dist=True)

@@ -20,12 +20,14 @@ import yaml
 from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
+from depth_perception.checkpoint_io import check_file
 from depth_perception.checkpoints import load_strict, read_scdepth_checkpoint
 
 from .callbacks import ExportOwnCheckpoint
 from .config import TrainConfig
 from .datamodule import SCDepthDataModule
 from .module import SCDepthModule
+from .safe_resume import SafeCheckpointIO
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,7 @@ def resolve_resume(cfg: TrainConfig, resume) -> str | None:
         if not path.is_file():
             raise FileNotFoundError(f'--resume: no {path} (was the run started with this exp_name/output_dir?)')
         return str(path)
-    if not Path(resume).is_file():
-        raise FileNotFoundError(f'--resume: checkpoint {resume} not found')
+    check_file(Path(resume))   # one line for missing files, folders, links to nowhere, loops
     return str(resume)
 
 
@@ -88,7 +89,8 @@ def build_trainer(cfg: TrainConfig, callbacks=(), enable_progress_bar: bool = Tr
                   log_every_n_steps=cfg.log_every_n_steps, num_sanity_val_steps=0,
                   check_val_every_n_epoch=cfg.val_every_n_epochs,
                   use_distributed_sampler=False, enable_progress_bar=enable_progress_bar,
-                  enable_model_summary=False, default_root_dir=str(run_dir))
+                  enable_model_summary=False, default_root_dir=str(run_dir),
+                  plugins=[SafeCheckpointIO()])
     kwargs.update(overrides)
     return pl.Trainer(**kwargs)
 

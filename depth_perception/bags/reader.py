@@ -88,10 +88,13 @@ class BagReader:
             raise BagError(f'cannot open bag {self.path}: {type(exc).__name__}: {exc} '
                            f'(is it a rosbag2 folder with metadata.yaml, a .mcap or a .db3 '
                            f'file, and complete?)') from exc
+        self._recounted: dict[int, int] = {}
+        self._trust_storage()
         counts: dict[str, int] = {}
         types: dict[str, str] = {}
         for conn in self._reader.connections:
-            counts[conn.topic] = counts.get(conn.topic, 0) + int(conn.msgcount or 0)
+            n = self._recounted.get(conn.id, int(conn.msgcount or 0))
+            counts[conn.topic] = counts.get(conn.topic, 0) + n
             types[conn.topic] = conn.msgtype
         self.topics = {t: TopicInfo(t, types[t], counts[t]) for t in sorted(types)}
         if not self.topics or sum(counts.values()) == 0:
@@ -99,6 +102,41 @@ class BagReader:
             raise BagError(f'bag {self.path} holds no messages (topics: '
                            f'{self.describe_topics() or "none"})')
         return self
+
+    def _trust_storage(self) -> None:
+        """metadata.yaml is a summary that other tools write (and get wrong: counts 0, a wrong
+        type). The storage is the truth: MCAP files carry their own topics, schemas and counts,
+        so a folder whose metadata disagrees with them is read from the files, with a warning;
+        zero counts in any other storage are recounted from the messages."""
+        meta = {(c.topic, c.msgtype, int(c.msgcount or 0)) for c in self._reader.connections}
+        files = sorted(self.path.glob('*.mcap')) if self.path.is_dir() else []
+        if files:
+            try:
+                direct = AnyReader(files, default_typestore=self._typestore)
+                direct.open()
+            except Exception as exc:  # noqa: BLE001 - keep the metadata reader then
+                log.debug('reading %s without metadata.yaml failed: %s', self.path, exc)
+                return
+            truth = {(c.topic, c.msgtype, int(c.msgcount or 0)) for c in direct.connections}
+            if truth != meta:
+                log.warning('%s: metadata.yaml disagrees with the MCAP storage (metadata: %s; storage: %s); '
+                            'trusting the storage', self.path, _topics_text(meta), _topics_text(truth))
+                self._reader.close()
+                self._reader = direct
+            else:
+                direct.close()
+            return
+        zero = [c for c in self._reader.connections if not c.msgcount]
+        if zero:
+            counts: dict[int, int] = {}
+            for conn, _, _ in self._reader.messages(connections=zero):
+                counts[conn.id] = counts.get(conn.id, 0) + 1
+            found = {c.topic: counts.get(c.id, 0) for c in zero if counts.get(c.id)}
+            if found:
+                log.warning('%s: metadata.yaml says 0 messages on %s; the storage holds %s: trusting the storage',
+                            self.path, ', '.join(sorted(c.topic for c in zero)),
+                            ', '.join(f'{t} x{n}' for t, n in sorted(found.items())))
+                self._recounted = {c.id: counts[c.id] for c in zero if counts.get(c.id)}
 
     def close(self) -> None:
         if self._reader is not None:
@@ -169,6 +207,10 @@ class BagReader:
         """(topic, bag time ns, message object) in bag-time order."""
         for conn, t_ns, raw in self.raw_messages(topics):
             yield conn.topic, t_ns, self.deserialize(raw, conn.msgtype, conn.topic)
+
+
+def _topics_text(conns) -> str:
+    return ', '.join(f'{t} [{ty}] x{n}' for t, ty, n in sorted(conns))
 
 
 # ------------------------------------------------------------------------- conversions

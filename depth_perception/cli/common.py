@@ -12,8 +12,8 @@ def parse_resolution(text: str) -> tuple[int, int]:
     return h, w
 
 
-def add_model_arguments(parser) -> None:
-    parser.add_argument('--method', default='scdepth', choices=['scdepth'], help='depth method')
+def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None:
+    parser.add_argument('--method', default='scdepth', choices=list(methods), help='depth method')
     parser.add_argument('--checkpoint', default='',
                         help='model file (sc_depth_pl .ckpt, SC-SfMLearner .pth.tar or ours); '
                              'default: the packaged model')

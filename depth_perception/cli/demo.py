@@ -19,7 +19,9 @@ def add_arguments(parser) -> None:
     parser.add_argument('--output', type=Path, default=Path('out/demo'), help='output folder')
     parser.add_argument('--checkpoint', default='', help='model weights (default: the packaged model)')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
-    parser.add_argument('--frames', type=int, default=0, help='evaluate only the first N frames (0 = all)')
+    from .eval import non_negative_int
+    parser.add_argument('--frames', type=non_negative_int, default=0,
+                        help='evaluate only the first N frames (0 = all)')
     parser.add_argument('--cache-dir', default=None,
                         help='where the default sequence is cached (default ~/.cache/depth_perception)')
 
@@ -34,9 +36,12 @@ def run(args) -> int:
     log.info('input: embedded default sequence (synthetic %s %s, %d frames %dx%d at %g Hz, '
              'seed %d): %s', cfg.scene, cfg.trajectory, cfg.frames, cfg.width, cfg.height,
              cfg.fps, cfg.seed, bag)
-    result = run_offline(EvalConfig(
-        bag=bag, out_dir=args.output, checkpoint=args.checkpoint, device=args.device,
-        preset='tum', max_frames=args.frames, export_frames=True))
+    from ..evaluation.report_folder import staged_folder
+    # A rerun replaces the previous demo output, but only once the new one is complete.
+    with staged_folder(args.output, replace_reports=True) as staging:
+        result = run_offline(EvalConfig(
+            bag=bag, out_dir=staging, final_dir=args.output, checkpoint=args.checkpoint,
+            device=args.device, preset='tum', max_frames=args.frames, export_frames=True))
     print(summary(result, args.output))
     return 0
 
@@ -48,12 +53,22 @@ def summary(result: dict, out_dir: Path) -> str:
              f'{result["timing"]["frames"]} evaluated at {result["timing"]["fps"]:.1f} frames/s']
     m = depth.get('metrics') or {}
     if 'abs_rel' in m:
+        c = (depth.get('baseline_constant') or {}).get('metrics') or {}
+        rho = (depth.get('spearman') or {}).get('median')
         lines.append(f'depth ({depth.get("scaling")} scaling, {depth.get("frames_evaluated")} frames): '
-                     f'abs_rel {m["abs_rel"]:.3f}, rmse {m["rmse"]:.3f} m, a1 {m["a1"]:.3f}')
+                     f'abs_rel {m["abs_rel"]:.3f}, rmse {m["rmse"]:.3f} m, a1 {m["a1"]:.3f}, Spearman '
+                     f'{"–" if rho is None else f"{rho:+.2f}"}'
+                     + (f' | constant depth: abs_rel {c["abs_rel"]:.3f}, rmse {c["rmse"]:.3f} m, a1 {c["a1"]:.3f}'
+                        if c else ''))
     if 'ate_m' in traj:
+        b = traj.get('baselines') or {}
+        zm, cv = b.get('zero_motion') or {}, b.get('constant_velocity') or {}
         lines.append(f'trajectory ({traj.get("alignment")} aligned, {traj["association"]["matched"]} '
                      f'poses): ATE RMSE {traj["ate_m"]["rmse"]:.3f} m over a '
-                     f'{traj["gt_path_length_m"]:.2f} m path')
+                     f'{traj["gt_path_length_m"]:.2f} m path | zero motion {zm["ate_m"]["rmse"]:.3f} m, '
+                     f'constant velocity {cv["ate_m"]["rmse"]:.3f} m')
+    if result.get('verdict'):
+        lines.append(result['verdict'])
     lines += [f'depth maps:  {ex.get("depth_dir")}', f'point clouds: {ex.get("clouds_dir")}',
               f'trajectory:  {ex.get("trajectory_tum")}', f'output bag:  {result.get("output_bag")}',
               f'report:      {out_dir / "report.md"}']

@@ -56,7 +56,11 @@ def add_arguments(p) -> None:
     o.add_argument('--cloud-stride', type=int, default=4, help='point cloud pixel step')
     o.add_argument('--no-plots', action='store_true')
     o.add_argument('--samples', type=int, default=4, help='side-by-side sample frames')
-    o.add_argument('--max-frames', type=int, default=0, help='evaluate only the first N images')
+    o.add_argument('--max-frames', type=non_negative_int, default=0,
+                   help='evaluate only the first N images (0 = all)')
+    o.add_argument('--save-depth', action='store_true',
+                   help='write every predicted depth map as OUT/depth/<stamp ns>.npy '
+                        '(float32 metres, NaN invalid, prediction resolution), as demo does')
     o.add_argument('--no-progress', action='store_true')
     m = p.add_argument_group('modes')
     m.add_argument('--live', action='store_true', help='replay the bag through the ROS node (rclpy)')
@@ -64,6 +68,17 @@ def add_arguments(p) -> None:
                    help='live: 0 = wait for each output (lossless), R = play at R x real time (drops counted)')
     m.add_argument('--predictions', type=Path, default=None,
                    help='score this recorded output bag (/depth/image, /odom) instead of running a model')
+
+
+def non_negative_int(text: str) -> int:
+    import argparse
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'must be a whole number >= 0, got {text!r}') from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f'must be >= 0 (0 = all frames), got {v}')
+    return v
 
 
 def config_from_args(args):
@@ -80,42 +95,70 @@ def config_from_args(args):
         max_time_diff_ms=args.max_time_diff_ms, output_bag=not args.no_output_bag,
         output_storage=args.output_storage, cloud_stride=args.cloud_stride, plots=not args.no_plots,
         n_sample_frames=args.samples, max_frames=args.max_frames, progress=not args.no_progress,
-        live=args.live, live_rate=args.live_rate)
+        live=args.live, live_rate=args.live_rate, save_depth=args.save_depth)
 
 
 def _summary(result: dict) -> str:
+    from ..evaluation.verdict import scale_stability_line
     lines = []
     f = result['frames']
     lines.append(f'frames: {f["images_in_bag"]} in bag, {f["evaluated"]} evaluated'
                  + (f', {f["dropped"]} dropped' if 'dropped' in f else ''))
-    m = result['depth'].get('metrics')
+    bad = result.get('bad_messages') or {}
+    if bad.get('count'):
+        lines.append(f'PARTIAL: {bad["count"]} bad message(s) skipped ('
+                     + ', '.join(f'{n} on {t}' for t, n in bad['by_topic'].items()) + '); see the report')
+    d = result['depth']
+    m = d.get('metrics')
     if m:
-        lines.append('depth: ' + ', '.join(f'{k} {m[k]:.4f}' for k in ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'a1')))
+        c = (d.get('baseline_constant') or {}).get('metrics') or {}
+        rho = (d.get('spearman') or {}).get('median')
+        lines.append('depth: ' + ', '.join(f'{k} {m[k]:.4f}' for k in ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'a1'))
+                     + f', Spearman {"–" if rho is None else f"{rho:+.3f}"}')
+        if c:
+            lines.append('constant depth: ' + ', '.join(f'{k} {c[k]:.4f}' for k in ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'a1')))
+        stab = scale_stability_line(d)
+        if stab:
+            lines.append(stab)
     t = result['trajectory']
     if 'ate_m' in t:
+        b = t.get('baselines') or {}
+        def ate(x):
+            return f'{x["ate_m"]["rmse"]:.4f} m' if x else '–'
+        def rpe(x):
+            r = ((x or {}).get('rpe_per_frame') or {}).get('trans_m')
+            return f'{r["rmse"]:.4f} m' if r else '–'
+        lines.append(f'ego-motion ({t.get("alignment_note", t["alignment"])}): ATE RMSE {ate(t)} '
+                     f'(zero motion {ate(b.get("zero_motion"))}, constant velocity {ate(b.get("constant_velocity"))}); '
+                     f'per-frame RPE {rpe(t)} (standing still {rpe(b.get("zero_motion"))})')
         k = t['kitti']
-        lines.append(f'ego-motion: ATE RMSE {t["ate_m"]["rmse"]:.4f} m ({t["alignment"]}), t_err '
-                     f'{k["t_err_pct"] if k["t_err_pct"] is None else round(k["t_err_pct"], 3)} %, r_err '
-                     f'{k["r_err_deg_per_100m"] if k["r_err_deg_per_100m"] is None else round(k["r_err_deg_per_100m"], 3)} deg/100m '
-                     f'({k["segment_mode"]} segments)')
+        if k.get('meaningful'):
+            lines.append(f'KITTI: t_err {k["t_err_pct"]:.3f} %, r_err {k["r_err_deg_per_100m"]:.3f} deg/100m')
+        else:
+            lines.append(f'KITTI t_err/r_err: {k.get("note")}')
     else:
         lines.append(f'ego-motion: {t.get("skipped") or t.get("error")}')
+    lines.append(result.get('verdict') or '')
     return '\n'.join(lines)
 
 
 def run(args) -> int:
+    from ..evaluation.report_folder import staged_folder
     cfg = config_from_args(args)
-    if cfg.out_dir.exists() and any(cfg.out_dir.iterdir()):
-        raise FileExistsError(f'report folder {cfg.out_dir} exists and is not empty; choose another --out')
-    if args.predictions:
-        from ..evaluation.recorded import run_recorded
-        result = run_recorded(cfg, args.predictions)
-    elif cfg.live:
-        from ..evaluation.live import run_live
-        result = run_live(cfg)
-    else:
-        from ..evaluation.offline import run_offline
-        result = run_offline(cfg)
+    final = cfg.out_dir
+    # Written under a hidden temporary name and renamed when complete (removed on failure
+    # or Ctrl-C), so no half-written folder looks like a report or blocks a rerun.
+    with staged_folder(final) as staging:
+        cfg.out_dir, cfg.final_dir = staging, final
+        if args.predictions:
+            from ..evaluation.recorded import run_recorded
+            result = run_recorded(cfg, args.predictions)
+        elif cfg.live:
+            from ..evaluation.live import run_live
+            result = run_live(cfg)
+        else:
+            from ..evaluation.offline import run_offline
+            result = run_offline(cfg)
     print(_summary(result))
-    print(f'report: {cfg.out_dir / "report.md"}')
+    print(f'report: {final / "report.md"}')
     return 0

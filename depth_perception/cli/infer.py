@@ -21,11 +21,16 @@ log = logging.getLogger(__name__)
 def add_arguments(parser) -> None:
     parser.add_argument('--input', required=True, type=Path, help='folder of .png/.jpg images')
     parser.add_argument('--output', required=True, type=Path, help='output folder')
-    add_model_arguments(parser)
+    add_model_arguments(parser, methods=('scdepth', 'depthnet'))
+    from . import infer_depthnet
+    infer_depthnet.add_arguments(parser)
     parser.add_argument('--no-vis', action='store_true', help='skip the colour-mapped PNGs')
 
 
 def run(args) -> int:
+    if args.method == 'depthnet':  # pairs of frames, not single images
+        from .infer_depthnet import run as run_depthnet
+        return run_depthnet(args)
     from ..visualization import colorize_depth
     images = list_images(args.input)
     estimator = create_estimator(args.method, **model_options(args), estimate_motion=False)

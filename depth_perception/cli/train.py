@@ -5,7 +5,8 @@ import shlex
 import sys
 
 NAME = 'train'
-HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout. '
+HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout, or DepthNet on Still Box '
+        '(configs with method: depthnet). '
         'Example: depth-perception train --config training/configs/v1/nyu.yaml dataset_dir=/data/nyu lr=2e-4')
 
 
@@ -19,6 +20,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from depth_perception_training.depthnet.config import is_depthnet_config
+    if is_depthnet_config(args.config):  # `method: depthnet` in the YAML
+        from depth_perception_training.depthnet.run import run_cli
+        return run_cli(args)
     from depth_perception_training.config import load_config
     from depth_perception_training.run import train
     cfg = load_config(args.config, args.overrides)

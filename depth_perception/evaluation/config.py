@@ -47,6 +47,10 @@ class EvalConfig:
     n_sample_frames: int = 4
     max_frames: int = 0                            # 0 = all
     export_frames: bool = False                    # depth .npy/.png, PLY clouds, TUM files
+    save_depth: bool = False                       # depth/<stamp>.npy only (eval --save-depth)
+    # where out_dir will be once complete (the CLI writes into a hidden staging folder and
+    # renames it; paths in the report name the final place). None = out_dir itself.
+    final_dir: Path | None = None
     export_ply_every: int = 5
     progress: bool = True
     # live mode
@@ -54,6 +58,14 @@ class EvalConfig:
     live_rate: float = 0.0                         # 0 = paced by the node (lossless), else x real time
     live_timeout_s: float = 30.0                   # give up on a frame after this long
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.max_frames, bool) or not isinstance(self.max_frames, int) or self.max_frames < 0:
+            raise ValueError(f'max_frames must be a whole number >= 0 (0 = all), got {self.max_frames!r}')
+
+    @property
+    def shown_dir(self) -> Path:
+        return Path(self.final_dir) if self.final_dir is not None else Path(self.out_dir)
 
     @property
     def tolerance_ns(self) -> int:

@@ -21,6 +21,8 @@ from .exports import SequenceExporter
 from .frames import iter_frames
 from .output_bag import OutputBag
 from .session import EvalSession
+from .verdict import verdict_line
+from ..estimators.base import InputError
 from .topics import resolve_topics
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ def finalize(cfg: EvalConfig, session: EvalSession, result: dict) -> dict:
     result['depth'] = metrics['depth']
     result['trajectory'] = metrics['trajectory']
     result['frames'].update(metrics['frames'])
+    result['bad_messages'] = metrics['bad_messages']
+    result['partial'] = bool(metrics['bad_messages']['count'])
+    result['verdict'] = verdict_line(result['depth'], result['trajectory'])
     figures: list[Path] = []
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.plots:
@@ -65,7 +70,11 @@ def finalize(cfg: EvalConfig, session: EvalSession, result: dict) -> dict:
     if 'timing' in result:
         result['timing']['report_s'] = time.perf_counter() - t0
     write_report(cfg.out_dir, result, figures)
-    log.info('report: %s', cfg.out_dir / 'report.md')
+    log.info('%s', result['verdict'])
+    if result['partial']:
+        log.warning('PARTIAL result: %d bad message(s) skipped (%s); listed in the report',
+                    metrics['bad_messages']['count'],
+                    ', '.join(f'{n} on {t}' for t, n in metrics['bad_messages']['by_topic'].items()))
     return result
 
 
@@ -87,14 +96,18 @@ def run_offline(cfg: EvalConfig) -> dict:
                             cfg.cloud_stride) if out_path else None
         if bag_out:
             bag_out.__enter__()
-        exporter = SequenceExporter(cfg.out_dir, cfg.export_ply_every, cfg.cloud_stride) \
+        exporter = SequenceExporter(cfg.out_dir, cfg.export_ply_every, cfg.cloud_stride, cfg.shown_dir) \
             if cfg.export_frames else None
         try:
             frames = iter_frames(bag, topics, index, cfg.max_frames, cfg.gt_depth_mm_per_m)
             t_read0 = time.perf_counter()
             for frame in tqdm(frames, total=n_frames, desc='evaluating', unit='frame', disable=not cfg.progress):
                 t0 = time.perf_counter()
-                res = est.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+                try:
+                    res = est.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+                except InputError as exc:      # e.g. a 1x1 image: skip it, name it, go on
+                    index.bad.add(topics.image, index.image_ordinals[frame.index], frame.stamp_ns, str(exc))
+                    continue
                 t1 = time.perf_counter()
                 state = odom.update(res.T_prev_curr, frame.stamp_ns)
                 # the first frame has no predecessor: its pose is the world origin
@@ -123,7 +136,7 @@ def run_offline(cfg: EvalConfig) -> dict:
         'bag': str(cfg.bag), 'mode': 'offline', 'method': cfg.method, 'estimator': est.describe(),
         'topics': topics.describe(),
         'frames': {'images_in_bag': n_images, 'not_evaluated': n_images - evaluated},
-        'output_bag': str(out_path) if out_path else None,
+        'output_bag': str(cfg.shown_dir / 'output_bag') if out_path else None,
         'exports': exports,
         'timing': {'frames': evaluated, 'total_s': total, 'fps': evaluated / total if total else 0.0,
                    'estimator_s': t_est, 'metrics_s': t_metrics, 'output_bag_s': t_out,

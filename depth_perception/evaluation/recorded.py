@@ -49,6 +49,14 @@ def read_predictions(pred_bag: Path, depth_topic: str, pose_topic: str | None, p
     return d_stamps, d_raw, p_stamps, p_T, IMAGE
 
 
+def _shown(cfg: EvalConfig, path: Path) -> Path:
+    """A path inside the (staging) report folder, as it will be named once published."""
+    try:
+        return cfg.shown_dir / path.resolve().relative_to(Path(cfg.out_dir).resolve())
+    except ValueError:
+        return path
+
+
 def run_recorded(cfg: EvalConfig, pred_bag: Path, depth_topic: str = '/depth/image',
                  pose_topic: str | None = '/odom', pose_frame: str = 'body',
                  mode: str = 'recorded', extra: dict | None = None) -> dict:
@@ -86,6 +94,6 @@ def run_recorded(cfg: EvalConfig, pred_bag: Path, depth_topic: str = '/depth/ima
               'frames': {'images_in_bag': n_images, 'not_evaluated': n_images - n_frames,
                          'dropped': dropped, 'predictions_in_bag': len(d_stamps),
                          'unmatched_predictions': assoc.unmatched_b},
-              'output_bag': str(pred_bag)}
+              'output_bag': str(_shown(cfg, Path(pred_bag)))}
     result.update(extra or {})
     return finalize(cfg, session, result)

@@ -15,6 +15,7 @@ from .bag_index import BagIndex
 from .config import EvalConfig
 from .depth_eval import DepthEvaluator
 from .depth_metrics import get_preset, resize_to
+from .exports import save_depth_npy
 from .trajectory import TrajectoryError, evaluate_trajectory
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,16 @@ class EvalSession:
         k = min(self.cfg.n_sample_frames, len(with_gt)) if self.cfg.plots else 0
         self._sample_at = {with_gt[int(j)] for j in np.linspace(0, len(with_gt) - 1, k).round()} if k else set()
 
+    def save_depth(self, stamp_ns: int, pred_depth_m: np.ndarray) -> None:
+        """--save-depth: the prediction as OUT/depth/<stamp>.npy (float32 metres, NaN invalid)."""
+        if self.cfg.save_depth and not self.cfg.export_frames:   # the exporter writes them then
+            save_depth_npy(self.cfg.out_dir, stamp_ns, pred_depth_m)
+
     def add(self, image_index: int, stamp_ns: int, rgb: np.ndarray | None, gt_depth_m: np.ndarray | None,
             pred_depth_m: np.ndarray, T_world_cam: np.ndarray | None, dynamic_mask=None) -> None:
         c = self.counts
         c['evaluated'] += 1
+        self.save_depth(stamp_ns, pred_depth_m)
         if T_world_cam is not None:
             self.est_stamps_ns.append(int(stamp_ns))
             self.est_T_world_cam.append(np.asarray(T_world_cam, dtype=np.float64))
@@ -92,4 +99,5 @@ class EvalSession:
                 log.error('trajectory metrics: %s', exc)
                 out['trajectory'] = {'error': str(exc)}
         out['frames'] = dict(self.counts)
+        out['bad_messages'] = self.index.bad.to_json()
         return out

@@ -1,10 +1,21 @@
-"""Ego-motion metrics: ATE and RPE through evo, KITTI segment errors (kitti-odom-eval style).
+"""Ego-motion metrics: ATE, RPE and orientation drift (numpy), KITTI segment errors
+(kitti-odom-eval style), each beside the same numbers for standing still and for a
+constant-velocity straight line (see baselines.py).
 
 Poses are 4x4 T_world_cam (camera-to-world, optical camera frame). The estimated trajectory
 is the chain of the estimator's T_prev_curr (T_world_curr = T_world_prev @ T_prev_curr) in a
 world frame equal to the first camera; alignment to the ground truth is therefore required:
 'sim3' (Umeyama with scale; monocular methods have no metric scale), 'se3' (rigid) or
-'none' (only meaningful when both share a world frame and scale).
+'none' (only meaningful when both share a world frame and scale). Degenerate alignments
+(straight or still paths) fall back to the first-pose alignment and say so (alignment.py).
+
+Rotation error is reported in two defined ways, never as the orientation error after a
+position-only fit (that rotation is arbitrary for collinear or planar paths):
+- RPE rotation per frame: angle of inv(dGT) dEst over consecutive frames;
+- orientation drift: angle between the GT and estimated orientations *relative to their
+  own first pose* (orientation after aligning the first pose).
+RPE per distance takes its frame pairs from the ground-truth path (first frame j with
+GT distance(i, j) >= delta), so it works for any alignment and estimate scale.
 
 KITTI t_err (%) / r_err (deg/100 m): for every start frame (every `step` frames) and every
 segment length L, the relative pose over the first GT path distance >= L is compared;
@@ -15,19 +26,17 @@ Fallback for trajectories shorter than 100 m (no KITTI segment fits): lengths ar
 """
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass
 
 import numpy as np
-from evo.core import metrics
-from evo.core.trajectory import PoseTrajectory3D
 
+from .alignment import ALIGNMENTS, align
 from .association import associate
+from .baselines import constant_velocity_path, zero_motion_path
 
 log = logging.getLogger(__name__)
 
-ALIGNMENTS = ('sim3', 'se3', 'none')
 KITTI_LENGTHS_M = (100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0)
 KITTI_STEP_FRAMES = 10
 
@@ -107,31 +116,72 @@ def kitti_segment_errors(gt_T, est_T, lengths_m=None, step_frames: int | None = 
                          len(t_errs), [float(x) for x in lengths_m], step_frames, mode)
 
 
-def _traj(stamps_ns, T_list) -> PoseTrajectory3D:
-    return PoseTrajectory3D(poses_se3=[np.asarray(T, dtype=np.float64) for T in T_list],
-                            timestamps=np.asarray(stamps_ns, dtype=np.float64) * 1e-9)
-
-
-def _stats(metric) -> dict:
-    s = metric.get_all_statistics()
-    return {k: float(s[k]) for k in ('rmse', 'mean', 'median', 'std', 'min', 'max')}
-
-
-def _rpe(gt, est, relation, delta: float, unit) -> dict | None:
-    rpe = metrics.RPE(relation, delta=delta, delta_unit=unit, all_pairs=False)
-    try:
-        rpe.process_data((gt, est))
-    except metrics.MetricsException as exc:
-        log.info('RPE (delta %g %s) not computed: %s', delta, unit.value, exc)
+def stats(values) -> dict | None:
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
         return None
-    return _stats(rpe)
+    return {'rmse': float(np.sqrt(np.mean(v ** 2))), 'mean': float(v.mean()), 'median': float(np.median(v)),
+            'std': float(v.std()), 'min': float(v.min()), 'max': float(v.max()), 'n': int(v.size)}
+
+
+def relative_errors(gt_T, est_T, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """(translation m, rotation deg) of inv(inv(G_i) G_j) inv(E_i) E_j for each (i, j)."""
+    t_err, r_err = [], []
+    for i, j in pairs:
+        dg = np.linalg.inv(gt_T[i]) @ gt_T[j]
+        de = np.linalg.inv(est_T[i]) @ est_T[j]
+        E = np.linalg.inv(dg) @ de
+        t_err.append(np.linalg.norm(E[:3, 3]))
+        r_err.append(np.degrees(rotation_angle_rad(E)))
+    return np.asarray(t_err), np.asarray(r_err)
+
+
+def distance_pairs(gt_T, delta_m: float) -> list[tuple[int, int]]:
+    """(i, j): j the first frame whose GT path distance from i reaches delta_m."""
+    dist = path_distances(gt_T)
+    pairs = []
+    for i in range(len(dist)):
+        j = int(np.searchsorted(dist, dist[i] + delta_m - 1e-12, side='left'))
+        if j < len(dist) and j > i:
+            pairs.append((i, j))
+    return pairs
+
+
+def orientation_drift_deg(gt_T, est_T) -> np.ndarray:
+    """Angle between GT and estimated orientation, each relative to its own first pose."""
+    Rg0, Re0 = gt_T[0][:3, :3], est_T[0][:3, :3]
+    return np.array([np.degrees(rotation_angle_rad((Rg0.T @ G[:3, :3]).T @ (Re0.T @ E[:3, :3])))
+                     for G, E in zip(gt_T, est_T)])
+
+
+def score_path(gt_T, est_T, alignment: str, delta_m: float) -> dict:
+    """ATE/RPE/orientation numbers of one estimated path (model or baseline)."""
+    al = align(gt_T, est_T, alignment)
+    est_a = al.apply(est_T)
+    ate = np.linalg.norm(np.array([G[:3, 3] - E[:3, 3] for G, E in zip(gt_T, est_a)]), axis=1)
+    n = len(gt_T)
+    tf, rf = relative_errors(gt_T, est_a, [(i, i + 1) for i in range(n - 1)])
+    dpairs = distance_pairs(gt_T, delta_m)
+    td, rd = relative_errors(gt_T, est_a, dpairs)
+    return {
+        'alignment_method': al.method, 'alignment_note': al.describe(alignment),
+        'alignment_fallback_reason': al.reason or None, 'scale': float(al.scale),
+        'ate_m': stats(ate),
+        'orientation_drift_deg': stats(orientation_drift_deg(gt_T, est_T)),
+        'rpe_per_frame': {'trans_m': stats(tf), 'rot_deg': stats(rf)},
+        'rpe_per_distance': {'delta_m': delta_m, 'pairs': len(dpairs), 'trans_m': stats(td), 'rot_deg': stats(rd),
+                             **({} if dpairs else {'note': f'no frame pair is {delta_m:.3g} m apart along '
+                                                          f'the ground truth'})},
+        '_aligned': est_a, '_ate': ate,
+    }
 
 
 def evaluate_trajectory(gt_stamps_ns, gt_T_world_cam, est_stamps_ns, est_T_world_cam,
                         alignment: str = 'sim3', tolerance_ns: int = 10_000_000) -> dict:
-    """ATE/RPE/KITTI metrics of an estimated trajectory against ground truth.
+    """ATE/RPE/KITTI metrics of an estimated trajectory against ground truth, with baselines.
 
-    Returns a JSON-ready dict; `per_frame` holds the ATE translation error per matched pose.
+    Returns a JSON-ready dict; `per_frame` holds the ATE translation error per matched pose,
+    `baselines` the same metrics for standing still and a constant-velocity straight line.
     """
     if alignment not in ALIGNMENTS:
         raise ValueError(f'unknown alignment {alignment!r}; choose one of {ALIGNMENTS}')
@@ -145,41 +195,41 @@ def evaluate_trajectory(gt_stamps_ns, gt_T_world_cam, est_stamps_ns, est_T_world
             f'Check the GT topic and clock, or raise --max-time-diff.')
     log.info('trajectory association: %s', desc)
     stamps = [int(est_stamps_ns[i]) for i, _ in assoc.pairs]
-    gt = _traj(stamps, [gt_T_world_cam[j] for _, j in assoc.pairs])
-    est = _traj(stamps, [est_T_world_cam[i] for i, _ in assoc.pairs])
-    est_aligned = copy.deepcopy(est)
-    scale = 1.0
-    if alignment != 'none':
-        _, _, scale = est_aligned.align(gt, correct_scale=(alignment == 'sim3'))
-    ape = metrics.APE(metrics.PoseRelation.translation_part)
-    ape.process_data((gt, est_aligned))
-    ape_rot = metrics.APE(metrics.PoseRelation.rotation_angle_deg)
-    ape_rot.process_data((gt, est_aligned))
-
-    gt_len = float(path_distances(gt.poses_se3)[-1])
+    gt = [np.asarray(gt_T_world_cam[j], dtype=np.float64) for _, j in assoc.pairs]
+    est = [np.asarray(est_T_world_cam[i], dtype=np.float64) for i, _ in assoc.pairs]
+    gt_len = float(path_distances(gt)[-1])
     # RPE per metre: delta 1 m, or a tenth of the path for trajectories shorter than 2 m.
     delta_m = 1.0 if gt_len >= 2.0 else max(gt_len / 10.0, 1e-6)
-    seg = kitti_segment_errors(gt.poses_se3, est_aligned.poses_se3)
+    model = score_path(gt, est, alignment, delta_m)
+    if model['alignment_fallback_reason']:
+        log.warning('trajectory alignment: %s', model['alignment_note'])
+    baselines = {}
+    for name, path in (('zero_motion', zero_motion_path(len(gt))),
+                       ('constant_velocity', constant_velocity_path(stamps, gt))):
+        b = score_path(gt, path, alignment, delta_m)
+        b.pop('_aligned')
+        b.pop('_ate')
+        baselines[name] = b
+    seg = kitti_segment_errors(gt, model['_aligned'])
+    est_a, ate = model.pop('_aligned'), model.pop('_ate')
+    kitti_note = None if seg.mode == 'kitti' else (
+        f'not meaningful here: the ground-truth path is {gt_len:.3g} m, far below the 100-800 m '
+        f'segments KITTI t_err/r_err are defined on, and numbers over shorter segments '
+        f'compare with nothing (the proportional-segment values stay in metrics.json only)')
     return {
         'alignment': alignment,
         'association': {'matched': len(assoc.pairs), 'estimated': assoc.n_a,
                         'ground_truth': assoc.n_b, 'tolerance_ms': tolerance_ns / 1e6,
                         'max_diff_ms': assoc.max_diff_ns / 1e6},
-        'sim3_scale': float(scale),
+        'sim3_scale': model['scale'],
         'gt_path_length_m': gt_len,
-        'est_path_length_m': float(path_distances(est_aligned.poses_se3)[-1]),
-        'ate_m': _stats(ape),
-        'ate_rot_deg': _stats(ape_rot),
-        'rpe_per_frame': {
-            'trans_m': _rpe(gt, est_aligned, metrics.PoseRelation.translation_part, 1, metrics.Unit.frames),
-            'rot_deg': _rpe(gt, est_aligned, metrics.PoseRelation.rotation_angle_deg, 1, metrics.Unit.frames)},
-        'rpe_per_distance': {
-            'delta_m': delta_m,
-            'trans_m': _rpe(gt, est_aligned, metrics.PoseRelation.translation_part, delta_m, metrics.Unit.meters),
-            'rot_deg': _rpe(gt, est_aligned, metrics.PoseRelation.rotation_angle_deg, delta_m, metrics.Unit.meters)},
+        'est_path_length_m': float(path_distances(est_a)[-1]),
+        **model,
         'kitti': {'t_err_pct': seg.t_err_pct, 'r_err_deg_per_100m': seg.r_err_deg_per_100m,
                   'segments': seg.n_segments, 'segment_lengths_m': seg.lengths_m,
-                  'step_frames': seg.step_frames, 'segment_mode': seg.mode},
-        'per_frame': {'stamp_ns': stamps, 'ate_m': [float(x) for x in ape.error]},
-        '_plot': {'gt_xyz': gt.positions_xyz.tolist(), 'est_xyz': est_aligned.positions_xyz.tolist()},
+                  'step_frames': seg.step_frames, 'segment_mode': seg.mode,
+                  'meaningful': seg.mode == 'kitti', 'note': kitti_note},
+        'baselines': baselines,
+        'per_frame': {'stamp_ns': stamps, 'ate_m': [float(x) for x in ate]},
+        '_plot': {'gt_xyz': [T[:3, 3].tolist() for T in gt], 'est_xyz': [T[:3, 3].tolist() for T in est_a]},
     }

@@ -26,8 +26,26 @@ COLOR_ENCODINGS = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1}
 DEPTH_ENCODINGS = {'32FC1': np.float32, '16UC1': np.uint16}
 
 
+# Bounds on what a camera can send: 16384 px per side, 64 Mpx. Larger claims are refused
+# before anything is allocated (a camera_info claiming 2^31 x 2^16 would otherwise pass).
+MAX_IMAGE_SIDE_PX = 16384
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024
+# Focal lengths from 1/1000 to 1000 image widths cover 179.9 deg fisheyes to 0.06 deg
+# telephotos; the principal point may lie off the image (crops) but within one image size.
+FOCAL_PER_SIZE_RANGE = (1e-3, 1e3)
+
+
 class ConversionError(ValueError):
     """A message that cannot be converted; the reason is meant for a log line."""
+
+
+def check_image_size(width: int, height: int, what: str) -> None:
+    w, h = int(width), int(height)
+    if w <= 0 or h <= 0:
+        raise ConversionError(f'{what} has zero size {w}x{h}')
+    if w > MAX_IMAGE_SIDE_PX or h > MAX_IMAGE_SIDE_PX or w * h > MAX_IMAGE_PIXELS:
+        raise ConversionError(f'{what} size {w}x{h} exceeds {MAX_IMAGE_SIDE_PX} px per side '
+                              f'or {MAX_IMAGE_PIXELS // (1024 * 1024)} Mpx')
 
 
 def stamp_to_ns(stamp: Time) -> int:
@@ -37,8 +55,7 @@ def stamp_to_ns(stamp: Time) -> int:
 def _checked_rows(msg: Image, bytes_per_pixel: int) -> np.ndarray:
     """uint8 [H, W*bpp] view of the pixel bytes after checking size, step and data length."""
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    if h <= 0 or w <= 0:
-        raise ConversionError(f'{msg.encoding} image has zero size {w}x{h}')
+    check_image_size(w, h, f'{msg.encoding} image')
     if step < w * bytes_per_pixel:
         raise ConversionError(f'step {step} < width {w} x {bytes_per_pixel} bytes per pixel')
     if len(msg.data) != step * h:
@@ -102,17 +119,27 @@ def depth_m_to_image(depth_m: np.ndarray, header: Header) -> Image:
 
 
 def camera_info_to_K(msg: CameraInfo) -> np.ndarray:
-    """Validated 3x3 K of a CameraInfo (finite, positive focal lengths, last row 0 0 1)."""
-    if int(msg.width) <= 0 or int(msg.height) <= 0:
-        raise ConversionError(f'camera_info has zero size {msg.width}x{msg.height}')
+    """Validated 3x3 K of a CameraInfo: finite, a pinhole matrix, plausible for its image size."""
+    check_image_size(msg.width, msg.height, 'camera_info')
     K = np.asarray(msg.k, dtype=np.float64)
     if K.size != 9:
         raise ConversionError(f'camera_info K has {K.size} values')
     K = K.reshape(3, 3)
     if not np.all(np.isfinite(K)):
         raise ConversionError(f'camera_info K is not finite: {K.ravel().tolist()}')
-    if K[0, 0] <= 0 or K[1, 1] <= 0 or not np.allclose(K[2], [0, 0, 1]):
+    if K[0, 0] <= 0 or K[1, 1] <= 0 or K[1, 0] != 0 or not np.allclose(K[2], [0, 0, 1]):
         raise ConversionError(f'camera_info K is not a pinhole matrix: {K.ravel().tolist()}')
+    w, h = int(msg.width), int(msg.height)
+    lo, hi = FOCAL_PER_SIZE_RANGE
+    for name, value, size in (('fx', K[0, 0], w), ('fy', K[1, 1], h)):
+        if not lo * size <= value <= hi * size:
+            raise ConversionError(f'camera_info {name} = {value:g} px is implausible for a {w}x{h} image '
+                                  f'(allowed {lo * size:g} .. {hi * size:g})')
+    for name, value, size in (('cx', K[0, 2], w), ('cy', K[1, 2], h)):
+        if not -size <= value <= 2 * size:
+            raise ConversionError(f'camera_info {name} = {value:g} px lies far outside the {w}x{h} image')
+    if abs(K[0, 1]) > K[0, 0]:
+        raise ConversionError(f'camera_info skew {K[0, 1]:g} exceeds fx {K[0, 0]:g}')
     return K
 
 

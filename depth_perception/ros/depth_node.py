@@ -1,0 +1,280 @@
+"""The one ROS 2 adapter of every depth method: image_raw + camera_info -> depth outputs.
+
+A method's node subclasses `DepthNode` and supplies its estimator (`make_estimator`), its
+parameter table and rules, and optionally extra outputs (`extra_outputs`), frames the camera
+must not use (`reserved_frames`) and live parameter handling (`apply_params`).
+
+Threads: the rclpy executor only converts, validates and pairs incoming messages and puts
+the newest frame into a single slot; a worker thread runs the model on the newest frame
+and publishes. Stale frames are overwritten (counted as dropped), never queued.
+
+Topics (relative, remap as usual):
+  in : image_raw (rgb8/bgr8/rgba8/bgra8/mono8), camera_info        [input_qos]
+  out: depth/image (32FC1 m, NaN invalid), depth/camera_info, depth/colored (rgb8),
+       points (PointCloud2, optical frame), /tf_static, /diagnostics  [reliable]
+       camera/rgb/image_raw, camera/depth_registered/image_raw   [pseudo_rgbd]
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.logging import LoggingSeverity
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from .. import params as P
+from ..estimators import CameraFrame, DepthEstimator, DepthResult
+from ..latest_frame import LatestFrameWorker
+from . import conversions as C
+from .input_monitor import HealthWindow, StampGapCounter, Throttle
+from .node_params import DeclaredParams
+from .outputs import DepthOutputs, input_qos, reliable_qos
+from .pairing import IntrinsicsBySize
+
+LOG_PERIOD_S = 2.0
+# Logging goes through Logger.log(): the deprecated warn() alias makes rclpy attribute every
+# call to one call site, and throttled and unthrottled calls then collide (ValueError).
+
+
+@dataclass
+class PendingFrame:
+    rgb: np.ndarray        # [H,W,3] uint8 RGB
+    K: np.ndarray          # 3x3 of that image
+    header: Header         # copied onto every output
+    stamp_ns: int
+    received_s: float      # monotonic arrival time, for the latency statistic
+
+
+class DepthNode(Node):
+    """Subclasses set `specs` and `rules` and implement `make_estimator`."""
+
+    specs: tuple[P.ParamSpec, ...] = P.ADAPTER_PARAMS
+    rules: tuple[P.Rule, ...] = P.ADAPTER_RULES
+
+    def __init__(self, node_name: str, **kwargs):
+        self.worker = None   # destroy_node must work whatever point construction failed at
+        super().__init__(node_name, **kwargs)
+        self._changes: dict[str, Any] = {}
+        self._changes_lock = threading.Lock()
+        self.params = DeclaredParams(self, self.specs, self.rules, apply=self._queue_changes)
+        self._warn_transport()
+        self.estimator: DepthEstimator = self.make_estimator()
+        description = self.estimator.describe()
+        self.get_logger().log(description, LoggingSeverity.WARN if 'UNTRAINED' in description
+                              else LoggingSeverity.INFO)
+        self.intrinsics = IntrinsicsBySize()
+        self.gaps = StampGapCounter()
+        self.throttle = Throttle(LOG_PERIOD_S)
+        self.health = HealthWindow()
+        self.rejected = 0
+        self.failed_publish = 0
+        self._last_stamp_ns: int | None = None
+        self._latency_s: list[float] = []
+        self._inference_s = 0.0     # totals over processed frames: model vs messages + publishing
+        self._output_s = 0.0
+        self._stats_t0 = time.monotonic()
+        self._stats_processed0 = 0
+
+        self.outputs = DepthOutputs(self, self.params)
+        self.setup_method_outputs()
+        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
+        self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
+        qos = input_qos(self.params['input_qos'])
+        self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, qos)
+        self.create_subscription(Image, 'image_raw', self._on_image, qos)
+        if self.params['diagnostics_period_s'] > 0:
+            self.create_timer(self.params['diagnostics_period_s'], self._report)
+        self.get_logger().info(
+            f'listening on {self.resolve_topic_name("image_raw")} + '
+            f'{self.resolve_topic_name("camera_info")} ({self.params["input_qos"]} QoS)')
+
+    # ------------------------------------------------------------- method hooks
+    def make_estimator(self) -> DepthEstimator:
+        raise NotImplementedError
+
+    def setup_method_outputs(self) -> None:
+        """Create the method's own publishers (odometry, ...)."""
+
+    def extra_outputs(self, frame: PendingFrame, result: DepthResult) -> list:
+        """[(publisher, message)] of the method's own outputs for this frame."""
+        return []
+
+    def reserved_frames(self) -> set[str]:
+        """Frame ids an image must not carry (they would make tf cycles or self-links)."""
+        return {self.params['base_frame']}
+
+    def apply_params(self, changes: dict[str, Any]) -> None:
+        """Apply accepted live changes of the method's parameters (worker thread, between frames)."""
+
+    def on_time_jump(self) -> None:
+        """Image stamps went backwards (bag loop, sim restart): forget stream history."""
+        self.estimator.reset()
+
+    # ---------------------------------------------------------------- set-up
+    def _warn_transport(self) -> None:
+        try:
+            rmw = rclpy.utilities.get_rmw_implementation_identifier()
+        except Exception:  # noqa: BLE001 - only a hint
+            rmw = ''
+        if 'fastrtps' in rmw and not (os.environ.get('FASTDDS_BUILTIN_TRANSPORTS')
+                                      or os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE')):
+            self.get_logger().log(
+                'FASTDDS_BUILTIN_TRANSPORTS is unset and no FASTDDS_DEFAULT_PROFILES_FILE: Fast DDS '
+                'default transports lose MB-sized best-effort images; in the camera driver, this '
+                'node and every peer export FASTDDS_DEFAULT_PROFILES_FILE=<share>/depth_perception/'
+                'config/fastdds_large_frames.xml (or FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA)',
+                LoggingSeverity.WARN)
+
+    def _queue_changes(self, changes: dict[str, Any]) -> None:
+        # Executor thread: publishers are created here; everything else waits for the worker,
+        # so a frame is processed entirely with the old or entirely with the new values.
+        self.outputs.refresh()
+        self.refresh_method_outputs()
+        with self._changes_lock:
+            self._changes.update(changes)
+        self.get_logger().info('parameters changed: ' + ', '.join(f'{k}={v!r}' for k, v in changes.items()))
+
+    def refresh_method_outputs(self) -> None:
+        """Create method publishers switched on by a live parameter change."""
+
+    # --------------------------------------------------------------- executor side
+    def _log_throttled(self, key: str, text: str, level=LoggingSeverity.WARN) -> None:
+        admit, suppressed = self.throttle.admit(key)
+        if admit:
+            more = f' ({suppressed} more since the last report)' if suppressed else ''
+            self.get_logger().log(text + more, level)
+
+    def _reject(self, what: str, reason: str) -> None:
+        self.rejected += 1
+        self._log_throttled(f'reject-{what}', f'dropped {what}: {reason}')
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            K = C.camera_info_to_K(msg)
+        except C.ConversionError as exc:
+            self._reject('camera_info', str(exc))
+            return
+        self.intrinsics.update(msg.width, msg.height, K)
+
+    def _frame_id(self, msg: Image) -> str:
+        frame_id = msg.header.frame_id or self.params['camera_frame']
+        P.check_frame_id(frame_id, 'header.frame_id')
+        if frame_id in self.reserved_frames():
+            raise ValueError(f'header.frame_id {frame_id!r} is a frame this node publishes '
+                             '(tf would get a cycle or a self-link)')
+        return frame_id
+
+    def _on_image(self, msg: Image) -> None:
+        stamp_ns = C.stamp_to_ns(msg.header.stamp)
+        self.gaps.add(stamp_ns)
+        try:
+            frame_id = self._frame_id(msg)
+            rgb = C.image_to_rgb(msg)
+        except ValueError as exc:    # ConversionError is a ValueError
+            self._reject('image', str(exc))
+            return
+        K = self.intrinsics.lookup(msg.width, msg.height)
+        if K is None:
+            have = ', '.join(f'{w}x{h}' for w, h in self.intrinsics.sizes()) or 'none yet'
+            self._reject('image', f'no camera_info of size {msg.width}x{msg.height} (have: {have})')
+            return
+        header = Header(stamp=msg.header.stamp, frame_id=frame_id)
+        self.worker.submit(PendingFrame(rgb, K, header, stamp_ns, time.monotonic()))
+
+    # ----------------------------------------------------------------- worker side
+    def _on_failure(self, exc: BaseException) -> None:
+        if self.context.ok():
+            self._log_throttled('failure', f'frame dropped, estimation failed: {type(exc).__name__}: {exc}',
+                                LoggingSeverity.ERROR)
+
+    def _apply_pending_changes(self) -> None:
+        with self._changes_lock:
+            changes, self._changes = self._changes, {}
+        if changes:
+            self.apply_params(changes)
+
+    def _process(self, frame: PendingFrame) -> None:
+        self._apply_pending_changes()
+        if self._last_stamp_ns is not None and frame.stamp_ns < self._last_stamp_ns:
+            self._log_throttled('backwards', 'image stamps went backwards: restarting the stream history')
+            self.on_time_jump()
+        self._last_stamp_ns = frame.stamp_ns
+
+        t0 = time.perf_counter()
+        result = self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+        t1 = time.perf_counter()
+        depth_m = result.depth_m
+        h, w = frame.rgb.shape[:2]
+        if depth_m.shape != (h, w) or np.isinf(depth_m).any():
+            raise RuntimeError(f'estimator returned depth {depth_m.shape} with inf for a {w}x{h} image')
+        out = self.outputs.build(frame.rgb, frame.K, depth_m, frame.header)
+        out += self.extra_outputs(frame, result)
+        self._publish(out)
+        self._inference_s += t1 - t0
+        self._output_s += time.perf_counter() - t1
+        self._latency_s.append(time.monotonic() - frame.received_s)
+        del self._latency_s[:-200]  # bounded window for the statistic
+
+    def _publish(self, out: Iterable) -> None:
+        for publisher, msg in out:
+            if not self.context.ok():
+                return      # shutting down (Ctrl-C): the frame is abandoned quietly
+            try:
+                publisher.publish(msg)
+            except Exception as exc:  # noqa: BLE001 - e.g. DDS refusing, or shutdown racing us
+                if not self.context.ok():
+                    return
+                self.failed_publish += 1
+                self._log_throttled(f'publish-{publisher.topic_name}',
+                                    f'publish on {publisher.topic_name} failed: {exc}', LoggingSeverity.ERROR)
+
+    # ------------------------------------------------------------------ monitoring
+    def stats(self) -> dict:
+        s = self.worker.stats()
+        s['rejected'] = self.rejected
+        s['publish_failures'] = self.failed_publish
+        s['lost_before_node'] = self.gaps.lost
+        s['stream_pauses'] = self.gaps.pauses
+        s['stamps_backwards'] = self.gaps.backwards
+        n = max(s['processed'], 1)
+        s['inference_ms_mean'] = 1e3 * self._inference_s / n
+        s['output_ms_mean'] = 1e3 * self._output_s / n
+        lat = np.asarray(self._latency_s[-200:])
+        s['latency_p50_ms'] = float(np.percentile(lat, 50) * 1e3) if lat.size else float('nan')
+        return s
+
+    def _report(self) -> None:
+        s = self.stats()
+        now = time.monotonic()
+        fps = (s['processed'] - self._stats_processed0) / max(now - self._stats_t0, 1e-9)
+        self._stats_t0, self._stats_processed0 = now, s['processed']
+        problems = self.health.problems(s)
+        line = (f'frames received {s["received"]}, processed {s["processed"]}, '
+                f'replaced in the slot {s["dropped"]}, lost before the node {s["lost_before_node"]}, '
+                f'rejected {s["rejected"]}, failed {s["failed"]}; '
+                f'{fps:.2f} fps, latency p50 {s["latency_p50_ms"]:.0f} ms')
+        if problems:
+            line += '; in the last period: ' + ', '.join(f'{k} {v}' for k, v in problems.items())
+        self.get_logger().info(line)
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.WARN if problems else DiagnosticStatus.OK,
+            name=f'{self.get_name()}: inference', message=line,
+            hardware_id=str(getattr(self.estimator, 'device', '')),
+            values=[KeyValue(key=k, value=str(v)) for k, v in s.items()]
+            + [KeyValue(key='output_fps', value=f'{fps:.3f}')])
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(msg)
+
+    def destroy_node(self):
+        if getattr(self, 'worker', None) is not None:
+            self.worker.stop()
+        return super().destroy_node()

@@ -1,0 +1,112 @@
+"""DepthNet training configuration: YAML with `method: depthnet`, then `key=value` overrides.
+
+Defaults follow the reference recipe (reference-systems.md §2): SGD momentum 0.9, weight
+decay 4e-4, lr 0.01, MultiStepLR [19, 30, 44, 53] x 0.3, 55 epochs, multi-scale L1 weights
+(0.32, 0.08, 0.02, 0.01, 0.005), frame shift 3, 90 % of the scenes for training. Unknown keys
+are errors, so a typo never silently keeps a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+METHOD = 'depthnet'
+
+
+@dataclass
+class DepthNetTrainConfig:
+    method: str = METHOD
+    # --- data
+    dataset_dir: str = ''
+    img_size: int = 64                  # square network input (Still Box: 64/128/256/512)
+    shift: int = 3                      # nominal frame shift; pairs use a random gap in [0, 2*shift]
+    split: float = 0.9                  # fraction of scenes for training (by scene)
+    max_depth_m: float = 100.0          # targets are clipped to [0, max_depth_m]
+    # --- model
+    bn: bool = True
+    activation_function: str = 'elu'
+    clamp: bool = False
+    pretrained: str = ''                # DepthNet checkpoint to start from (curriculum 64->128->...)
+    # --- optimisation
+    batch_size: int = 256
+    epochs: int = 55
+    epoch_size: int = 0                 # iterations per epoch, 0 = one pass over the training set
+    lr: float = 0.01
+    momentum: float = 0.9
+    # The reference's train.py passes dampening=momentum to SGD (so momentum does not amplify
+    # the step size); kept as its default, 0 gives textbook SGD with momentum.
+    dampening: float = 0.9
+    weight_decay: float = 4e-4
+    milestones: list = field(default_factory=lambda: [19, 30, 44, 53])
+    gamma: float = 0.3
+    loss_weights: list = field(default_factory=lambda: [0.32, 0.08, 0.02, 0.01, 0.005])
+    # --- run
+    exp_name: str = 'depthnet'
+    output_dir: str = 'runs'
+    seed: int = 0
+    num_workers: int = 2
+    device: str = 'auto'
+    val_max_batches: int = 0            # 0 = the whole validation set
+    max_nonfinite_steps: int = 10       # abort after this many consecutive NaN/Inf losses
+    export_half: bool = False
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.exp_name
+
+    def validate(self) -> 'DepthNetTrainConfig':
+        if self.method != METHOD:
+            raise ValueError(f'method must be {METHOD!r}, got {self.method!r}')
+        if self.img_size < 64:
+            raise ValueError(f'img_size must be >= 64 px, got {self.img_size}')
+        if self.shift < 1 or not 0 < self.split < 1:
+            raise ValueError('shift must be >= 1 and 0 < split < 1')
+        if len(self.loss_weights) != 5:
+            raise ValueError(f'loss_weights needs 5 values (d2..d6), got {self.loss_weights}')
+        if self.activation_function not in ('elu', None, ''):
+            raise ValueError(f'activation_function must be elu or null, got {self.activation_function!r}')
+        for name in ('batch_size', 'epochs'):
+            if getattr(self, name) < 1:
+                raise ValueError(f'{name} must be >= 1')
+        if self.lr <= 0 or self.max_depth_m <= 0:
+            raise ValueError('lr and max_depth_m must be positive')
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name for f in dataclasses.fields(DepthNetTrainConfig)}
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'{path}: no such config file')
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: a config must be a YAML mapping')
+    return data
+
+
+def is_depthnet_config(path: str | Path) -> bool:
+    """True when the YAML file says `method: depthnet` (the `train` command dispatches on it)."""
+    return read_yaml(path).get('method') == METHOD
+
+
+def load_config(path: str | Path | None = None, overrides=(), **values) -> DepthNetTrainConfig:
+    data = read_yaml(path) if path else {}
+    data.update(values)
+    for text in overrides:
+        if '=' not in text:
+            raise ValueError(f'override {text!r} is not key=value')
+        key, raw = text.split('=', 1)
+        data[key.strip()] = yaml.safe_load(raw) if raw.strip() else ''
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise ValueError(f'{path or "config"}: unknown DepthNet config keys {unknown}; valid: {sorted(FIELDS)}')
+    return DepthNetTrainConfig(**data).validate()
