@@ -219,6 +219,8 @@ def test_backend_config_maps_parameters_and_validates():
     with pytest.raises(BackendError, match="backend 'fast'"):
         backend_config('fast')
     assert resolve_backend('auto') == 'torch' and resolve_backend('eager', '/x') == 'eager'
+    assert resolve_backend('auto', '/x', 'bf16', 'cpu') == 'torch'
+    assert resolve_backend('auto', '/x', 'fp16', 'cuda') == 'onnxruntime'
 
 
 def test_cli_offers_exactly_the_backends_and_refuses_others(capsys):
@@ -253,3 +255,16 @@ def test_export_ckpt_format_still_needs_a_checkpoint(tmp_path, capsys):
     assert main(['export', '--output', str(tmp_path / 'x.ckpt')]) == 2
     assert capsys.readouterr().err.strip() == \
         'depth-perception export: error: --checkpoint is required for --format ckpt'
+
+
+def test_bench_script_prints_a_ratio_row_per_configuration():
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / 'bench' / 'backends.py'
+    out = subprocess.run([sys.executable, str(script), '--threads', '1', '--rounds', '1', '--iters', '1',
+                          '--resolutions', '64x96', '--configs', 'torch:fp32,torch:bf16'],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [r.split('|')[1:-1] for r in out.splitlines() if r.startswith('| 64x96')]
+    assert [(r[1].strip(), r[2].strip()) for r in rows] == [('eager', 'fp32'), ('torch', 'fp32'), ('torch', 'bf16')]
+    assert rows[0][4].strip() == '1.00x' and all(float(r[3]) > 0 for r in rows)
