@@ -16,14 +16,13 @@ that may be absent is `num_batches_tracked` (unused in eval mode).
 """
 from __future__ import annotations
 
-import pickle
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .checkpoint_io import CheckpointError, safe_load
 from .models.depthnet import ACTIVATIONS, DepthNet
 
 OWN_FORMAT = 'depth_perception/depthnet'
@@ -32,7 +31,7 @@ OWN_FORMAT = 'depth_perception/depthnet'
 _RELEASED_WIDTH = re.compile(r'(?:^|[_-])(64|128|256|512)(?:px)?(?:[._-]|$)')
 
 
-class DepthNetCheckpointError(ValueError):
+class DepthNetCheckpointError(CheckpointError, ValueError):
     """A file that is not a usable DepthNet checkpoint; the message names file and problem."""
 
 
@@ -58,29 +57,12 @@ class DepthNetWeights:
 
 
 def read_file(path: str | Path) -> object:
-    """The one place a DepthNet file is unpickled: weights_only, so nothing in it runs.
-
-    Kept small on purpose so that the project's shared safe loader can replace it.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DepthNetCheckpointError(f'{path}: no such file')
-    if path.stat().st_size == 0:
-        raise DepthNetCheckpointError(f'{path}: file is empty')
+    """The one place a DepthNet file is unpickled: the package's safe loader (weights_only,
+    no extra globals: DepthNet files hold only tensors, numbers, strings and lists)."""
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = (str(exc).strip().splitlines() or ['?'])[0]
-        if 'weights_only' in str(exc) or 'global' in str(exc).lower():
-            raise DepthNetCheckpointError(
-                f'{path}: refused: it references Python objects beyond plain tensors and '
-                f'containers (nothing was executed): {first[:160]}') from None
-        raise DepthNetCheckpointError(f'{path}: corrupt pickle ({first[:160]})') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
-            IndexError, TypeError, AttributeError, MemoryError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DepthNetCheckpointError(
-            f'{path}: not a readable torch file (truncated or corrupt: {first[:160]})') from None
+        return safe_load(path, allowed_globals=())
+    except CheckpointError as exc:
+        raise DepthNetCheckpointError(str(exc)) from None
 
 
 def _flag(obj: dict, key: str, path: Path) -> bool:

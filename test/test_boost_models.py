@@ -156,6 +156,7 @@ def test_midas_reader_and_forward_match_the_functional_reference(tmp_path, layou
     assert float((no_quirk - ours).abs().max()) > 100 * 1e-4 * float(ref.abs().max())
 
 
+@pytest.mark.slow
 def test_midas_full_size_key_layout():
     sd = MidasNet().state_dict()
     assert tuple(sd['pretrained.layer1.0.weight'].shape) == (64, 3, 7, 7)
@@ -227,9 +228,11 @@ def test_leres_full_size_key_layout_and_refusals(tmp_path):
 
 
 # ----------------------------------------------------------------------------- merge net
-def test_merge_net_reader_and_forward_match_the_functional_reference(tmp_path):
+@pytest.mark.parametrize('legacy', [False, True])
+def test_merge_net_reader_and_forward_match_the_functional_reference(tmp_path, legacy):
+    # The released file was written by torch 0.4.1: the legacy (non-zip) format.
     sd = _randomise(UnetGenerator(2, 1, num_downs=10, ngf=4), 3)
-    torch.save(sd, tmp_path / 'latest_net_G.pth')
+    torch.save(sd, tmp_path / 'latest_net_G.pth', _use_new_zipfile_serialization=not legacy)
     net = read_merge_net(tmp_path / 'latest_net_G.pth')
     assert (net.num_downs, net.ngf, net.input_nc, net.output_nc) == (10, 4, 2, 1)
     x = torch.rand(1, 2, 1024, 1024, generator=torch.Generator().manual_seed(2)) * 2 - 1

@@ -81,6 +81,8 @@ def test_resolution_resizes_the_network_input_but_depth_full_keeps_the_input_siz
     (['--frame-shift', '9'], None, 'too few for --frame-shift 9'),
     (['--displacement', '-1'], None, '--displacement must be > 0'),
     (['--checkpoint', 'CKPT_BAD'], None, 'field \'bn\' missing'),
+    (['--checkpoint', ''], None, 'DepthNet needs a checkpoint'),
+    (['--depth-scale', '2'], None, '--depth-scale 2.0: not supported by --method depthnet'),
 ])
 def test_errors_are_one_clear_line(tmp_path, model, capsys, extra, text, message):
     ckpt, _ = model

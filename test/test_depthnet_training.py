@@ -83,6 +83,7 @@ def test_loss_is_weighted_l1_against_area_downsampled_targets():
     assert float(loss) == pytest.approx(4.0 * (0.32 + 0.08 + 0.02 + 0.01 + 0.005))
 
 
+@pytest.mark.slow
 def test_loss_decreases_over_a_few_steps_with_the_recipe_optimiser(stillbox):
     cfg = load_config(CONFIG, [f'dataset_dir={stillbox}'])
     torch.manual_seed(0)
@@ -102,6 +103,7 @@ def test_loss_decreases_over_a_few_steps_with_the_recipe_optimiser(stillbox):
     assert losses[-1] < 0.9 * losses[0], losses
 
 
+@pytest.mark.slow
 def test_train_command_writes_loadable_models_and_resumes(stillbox, tmp_path):
     base = ['train', '--config', CONFIG, f'dataset_dir={stillbox}', 'batch_size=4', 'epoch_size=2',
             'num_workers=0', f'output_dir={tmp_path}']
@@ -118,3 +120,22 @@ def test_train_command_writes_loadable_models_and_resumes(stillbox, tmp_path):
 def test_unknown_config_keys_are_errors(tmp_path):
     with pytest.raises(ValueError, match='unknown DepthNet config keys'):
         load_config(CONFIG, ['learning_rate=0.1'])
+
+
+def test_nan_guard_stops_a_diverging_run_with_a_clear_error(stillbox, tmp_path):
+    from depth_perception_training.depthnet.run import NonFiniteLossError, train
+    cfg = load_config(CONFIG, [f'dataset_dir={stillbox}', 'batch_size=4', 'epoch_size=8', 'lr=1.0e+30',
+                               'dampening=0', 'max_nonfinite_steps=2', 'num_workers=0',
+                               f'output_dir={tmp_path}', 'epochs=1'])
+    with pytest.raises(NonFiniteLossError, match='2 non-finite losses in a row'):
+        train(cfg, enable_progress_bar=False)
+
+
+def test_resume_refuses_a_damaged_resume_file(stillbox, tmp_path, capsys):
+    run = tmp_path / 'depthnet_64'
+    run.mkdir()
+    (run / 'resume.pt').write_bytes(b'PK\x03\x04 truncated')
+    assert main(['train', '--config', CONFIG, f'dataset_dir={stillbox}', 'num_workers=0',
+                 f'output_dir={tmp_path}', '--no-progress', '--resume']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'resume.pt' in err[0]

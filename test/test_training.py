@@ -192,7 +192,7 @@ def test_saved_model_loads_in_the_estimator_and_exports_to_sc_depth_pl(tmp_path)
         expected = module.predict_depth(x)[0, 0].numpy()
     assert np.allclose(np.squeeze(got), expected, rtol=1e-4)
     out = tmp_path / 'exported.ckpt'
-    assert export.run(Namespace(checkpoint=path, pose_checkpoint=None, output=out)) == 0
+    assert export.run(Namespace(format='ckpt', checkpoint=path, pose_checkpoint=None, output=out)) == 0
     w = read_scdepth_checkpoint(out)
     assert w.source_format == 'sc_depth_pl' and w.pose_state is not None
     assert torch.equal(w.depth_state['decoder.dispconvs.0.conv.weight'],

@@ -71,6 +71,13 @@ def run(args) -> int:
         raise ValueError(f'--displacement must be > 0 m, got {args.displacement}')
     if not args.nominal_displacement > 0:
         raise ValueError(f'--nominal-displacement must be > 0 m, got {args.nominal_displacement}')
+    unsupported = [f'--{name.replace("_", "-")} {getattr(args, name)}'
+                   for name, default in (('backend', 'eager'), ('precision', 'fp32'), ('depth_scale', 1.0),
+                                         ('pose_checkpoint', ''), ('onnx_dir', ''))
+                   if getattr(args, name, default) != default]
+    if unsupported:  # refuse rather than silently ignore
+        raise ValueError(f'{", ".join(unsupported)}: not supported by --method depthnet '
+                         '(eager fp32 only; use --displacement for metric depth)')
     pairs = make_pairs(args)
     runner = DepthNetRunner(args.checkpoint, args.device)
     log.info('%s', runner.describe())

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from depth_perception.checkpoint_io import safe_load
 from depth_perception.checkpoints_depthnet import load_depthnet, save_depthnet_checkpoint
 from depth_perception.estimators.scdepth import pick_device
 from depth_perception.models.depthnet import DepthNet
@@ -106,7 +107,10 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
         path = run_dir / 'resume.pt' if resume == 'auto' else Path(resume)
         if not path.is_file():
             raise FileNotFoundError(f'{path}: nothing to resume from')
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        # The package's safe loader: weights_only, storage checks, NaN refused in the weights.
+        state = safe_load(path, allowed_globals=(), check_finite='model')
+        if not isinstance(state, dict) or not {'model', 'optimizer', 'scheduler', 'epoch'} <= set(state):
+            raise ValueError(f'{path}: not a DepthNet resume file (expected model, optimizer, scheduler, epoch)')
         net.load_state_dict(state['model'])
         optimizer.load_state_dict(state['optimizer'])
         scheduler.load_state_dict(state['scheduler'])
@@ -142,9 +146,10 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
             optimizer.step()
             losses.append(loss.item())
             if writer:
-                writer.add_scalar("train/loss", losses[-1], step)
-                writer.add_scalar('train/depth_error_m', float(depth_error_m(outputs[0].detach(), target.to(device))), step)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                writer.add_scalar('train/loss', losses[-1], step)
+                error = depth_error_m(outputs[0].detach(), target.to(device))
+                writer.add_scalar('train/depth_error_m', float(error), step)
+            bar.set_postfix(loss=f'{losses[-1]:.3f}')
             step += 1
             if max_steps and step >= max_steps:
                 stop = True
@@ -165,9 +170,13 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
             best = val_error
             save_depthnet_checkpoint(best_path, net, best_error=val_error,
                                      provenance={**provenance, 'history': history}, **meta)
+        # Written beside and renamed: a resumed run's optimiser state may still be a memory map
+        # of the old resume.pt (safe_load maps files), which an in-place rewrite would break.
+        tmp = run_dir / 'resume.pt.tmp'
         torch.save({'model': net.state_dict(), 'optimizer': optimizer.state_dict(),
                     'scheduler': scheduler.state_dict(), 'epoch': epoch + 1, 'best': best,
-                    'history': history, 'step': step}, run_dir / 'resume.pt')
+                    'history': history, 'step': step}, tmp)
+        tmp.replace(run_dir / 'resume.pt')
         if stop:
             break
     if writer:

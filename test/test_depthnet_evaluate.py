@@ -1,0 +1,72 @@
+"""The committed DepthNet measurements: Still Box held-out L1 and 7-Scenes unscaled metric depth,
+each beside its baseline, checked with a constant-output checkpoint whose answers are known."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from conftest import shared_fixture
+from depth_perception.cli.main import main as cli
+from depth_perception_training.depthnet.data import read_stillbox, split_scenes
+from depth_perception_training.depthnet.evaluate import evaluate_sevenscenes, evaluate_stillbox, main
+from test_depthnet_estimator import CONST, constant_checkpoint
+
+
+@pytest.fixture(scope='module')
+def ckpt(tmp_path_factory):
+    torch.set_num_threads(1)
+    return constant_checkpoint(tmp_path_factory.mktemp('ev') / 'DepthNet_elu_bn_64.pth.tar')
+
+
+def test_stillbox_l1_and_constant_baseline_known_answers(tmp_path, ckpt):
+    data = tmp_path / 'sb'
+    assert cli(['synth', '--scene', 'stillbox', '--format', 'stillbox', '--size', '64x64', '--frames', '6',
+                '--sequences', '3', '--output', str(data), '--no-progress']) == 0
+    report = evaluate_stillbox(ckpt, data)
+    train, val = split_scenes(read_stillbox(data), 0.9, 0)
+    const = np.median(np.concatenate([np.clip(np.load(p), 0, 100).ravel() for s in train for p in s.depths]))
+    model, base = [], []
+    for s in val:
+        for b in range(3, len(s)):
+            t = cv2.resize(np.clip(np.load(s.depths[b]), 0, 100), (16, 16), interpolation=cv2.INTER_AREA)
+            model.append(np.abs(CONST - t).mean())
+            base.append(np.abs(const - t).mean())
+    assert report['pairs'] == len(model) == 3
+    assert report['constant_depth_m'] == pytest.approx(const, rel=1e-6)
+    assert report['mean_l1_m'] == pytest.approx(np.mean(model), rel=1e-5)
+    assert report['constant_mean_l1_m'] == pytest.approx(np.mean(base), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_sevenscenes_unscaled_metric_depth_and_median_scaled_baseline(ckpt, tmp_path, capsys):
+    root = shared_fixture('sevenscenes_tsdf50')
+    out = tmp_path / 'r.json'
+    assert main(['sevenscenes', '--checkpoint', str(ckpt), '--data', str(root), '--shifts', '3,9',
+                 '--network-focal-px', '128', '--output', str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report['configs']) == {'shift 3', 'shift 9', 'fused 3,9'}
+    frames = sorted((root / 'data' / 'rgbd-frames').glob('frame-*.pose.txt'))
+    poses = {p.name[:-len('.pose.txt')]: np.loadtxt(p) for p in frames}
+    names = sorted(poses)
+    for k in (3, 9):
+        rows = report['configs'][f'shift {k}']['per_frame']
+        assert len(rows) == report['frames_compared'] == 50 - 9
+        for row in rows:   # a constant network gives CONST * |d| / 0.3 m with d from the GT poses
+            i = names.index(row['frame'])
+            d = np.linalg.norm(poses[names[i]][:3, 3] - poses[names[i - k]][:3, 3])
+            assert row['pred_median_m'] == pytest.approx(CONST * d / 0.3, rel=1e-4)
+    # the baseline: per-image median of the valid GT (0.1 < d < 10 m) everywhere
+    base = []
+    for row in rows:
+        raw = cv2.imread(str(root / 'data' / 'rgbd-frames' / f'{row["frame"]}.depth.png'), cv2.IMREAD_UNCHANGED)
+        g = raw[(raw > 100) & (raw < 10000) & (raw != 65535)].astype(np.float64) / 1000.0
+        base.append(np.mean(np.abs(g - np.median(g)) / g))
+    assert report['constant_median_scaled']['metrics']['abs_rel'] == pytest.approx(np.mean(base), rel=1e-6)
+
+
+def test_bad_input_is_one_line(tmp_path, ckpt, capsys):
+    assert main(['sevenscenes', '--checkpoint', str(ckpt), '--data', str(tmp_path)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'rgbd-frames: no frame-' in err[0]
