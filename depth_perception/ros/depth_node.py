@@ -169,7 +169,14 @@ class DepthNode(Node):
         admit, suppressed = self.throttle.admit(key)
         if admit:
             more = f' ({suppressed} more since the last report)' if suppressed else ''
-            self.get_logger().log(text + more, level)
+            # One call site per severity: rclpy raises ValueError when a call site changes
+            # severity (a WARN reject then an ERROR failure), which killed the worker thread.
+            if level == LoggingSeverity.ERROR:
+                self.get_logger().log(text + more, LoggingSeverity.ERROR)
+            elif level == LoggingSeverity.WARN:
+                self.get_logger().log(text + more, LoggingSeverity.WARN)
+            else:
+                self.get_logger().log(text + more, LoggingSeverity.INFO)
 
     def _reject(self, what: str, reason: str) -> None:
         self.rejected += 1
