@@ -89,15 +89,13 @@ class BoostedDepthNode(DepthNode):
         farness = (hi - d) / span if self.estimator.larger_is_nearer else (d - lo) / span
         return colorize_depth(1.0 + np.clip(farness, 0.0, 1.0), near_m=1.0, far_m=2.0)
 
-    def stats(self) -> dict:
-        s = super().stats()
-        last = self.estimator.last
-        s.update({'boost_resolution_px': last.resolution_px,
-                  'patches_selected': last.patches_selected,
-                  'patches_used': last.patches_used,
-                  'patches_skipped_by_budget': last.patches_skipped,
-                  **self._totals})
-        return s
+    def extra_diagnostics(self) -> dict:
+        last = self.estimator.last     # the latest frame (one object, replaced per frame)
+        return {'boost_resolution_px': last.resolution_px,
+                'patches_selected': last.patches_selected,
+                'patches_used': last.patches_used,
+                'patches_skipped_by_budget': last.patches_skipped,
+                **self._totals}
 
 
 def main(args=None) -> None:
