@@ -64,6 +64,7 @@ setup(
         'console_scripts': [
             'depth-perception = depth_perception.cli.main:main',
             'scdepth_node = depth_perception.ros.scdepth_node:main',
+            'depthnet_node = depth_perception.ros.depthnet_node:main',
         ],
     },
 )

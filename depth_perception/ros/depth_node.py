@@ -118,6 +118,15 @@ class DepthNode(Node):
         """Image stamps went backwards (bag loop, sim restart): forget stream history."""
         self.estimator.reset()
 
+    def run_estimator(self, frame: PendingFrame) -> DepthResult | None:
+        """Depth of one frame; methods with extra per-frame inputs (poses, ...) override this.
+        None = nothing to publish for this frame (the method counts and reports why)."""
+        return self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+
+    def extra_diagnostics(self) -> list:
+        """The method's own DiagnosticStatus entries, published with the adapter's."""
+        return []
+
     # ---------------------------------------------------------------- set-up
     def _warn_transport(self) -> None:
         try:
@@ -209,8 +218,10 @@ class DepthNode(Node):
         self._last_stamp_ns = frame.stamp_ns
 
         t0 = time.perf_counter()
-        result = self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+        result = self.run_estimator(frame)
         t1 = time.perf_counter()
+        if result is None:
+            return
         depth_m = result.depth_m
         h, w = frame.rgb.shape[:2]
         if depth_m.shape != (h, w) or np.isinf(depth_m).any():
@@ -270,7 +281,7 @@ class DepthNode(Node):
             hardware_id=str(getattr(self.estimator, 'device', '')),
             values=[KeyValue(key=k, value=str(v)) for k, v in s.items()]
             + [KeyValue(key='output_fps', value=f'{fps:.3f}')])
-        msg = DiagnosticArray(status=[status])
+        msg = DiagnosticArray(status=[status] + self.extra_diagnostics())
         msg.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(msg)
 
