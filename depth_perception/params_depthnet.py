@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .params import ADAPTER_PARAMS, ADAPTER_RULES, ParamSpec, Rule, check_device, distinct_frames
+from .params import (ADAPTER_PARAMS, ADAPTER_RULES, ParamSpec, Rule, depth_range_rule, device_rule,
+                     distinct_frames)
 
 NODE_NAME = 'depthnet_node'
 MOTION_SOURCES = ('odometry', 'tf', 'constant_velocity')
@@ -76,22 +77,12 @@ def _frame_shifts_rule(values: dict) -> None:
     parse_frame_shifts(values.get('frame_shifts', '1'))
 
 
-def _device_rule(values: dict) -> None:
-    check_device(values.get('device', 'auto'))
-
-
 def _velocity_rule(values: dict) -> None:
     if values.get('motion_source') == 'constant_velocity' and not any(velocity_mps(values)):
         raise ValueError('parameters velocity_x_mps/velocity_y_mps/velocity_z_mps: all 0 m/s with '
                          'motion_source constant_velocity (no displacement, no depth)')
 
 
-def _depth_range_rule(values: dict) -> None:
-    lo, hi = values.get('min_depth_m', 0.0), values.get('max_depth_m', 0.0)
-    if lo > 0 and hi > 0 and hi <= lo:
-        raise ValueError(f'parameters min_depth_m/max_depth_m: max {hi} m must be greater than min {lo} m')
-
-
 DEPTHNET_RULES: tuple[Rule, ...] = ADAPTER_RULES + (
-    _device_rule, _frame_shifts_rule, _velocity_rule, _depth_range_rule,
+    device_rule, _frame_shifts_rule, _velocity_rule, depth_range_rule,
     distinct_frames('camera_frame', 'base_frame', 'world_frame'))
