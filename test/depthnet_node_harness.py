@@ -90,17 +90,22 @@ class DepthNetPeer(Peer):
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.pub_tf_static = self.node.create_publisher(TFMessage, '/tf_static', latched)
 
-    def statuses(self, suffix=': inference'):
-        return [s for m in self.get('/diagnostics') for s in m.status
-                if s.name.startswith('depthnet_node') and s.name.endswith(suffix)]
+    def statuses(self):
+        return [s for m in self.get('/diagnostics') for s in m.status if s.name == 'depthnet_node: inference']
+
+    def _values(self) -> dict:
+        st = self.statuses()
+        return {kv.key: kv.value for kv in st[-1].values} if st else {}
+
+    def stats(self) -> dict:
+        return {k: float(v) for k, v in self._values().items() if k != 'last_frame_pairs'}
 
     def pair_stats(self) -> dict:
-        st = self.statuses(': pairs')
-        return {kv.key: int(kv.value) for kv in st[-1].values} if st else {}
+        """Pair counters (shift<k>_<used|reason>, frames, frames_without_pair, frames_motion_unknown)."""
+        return {k: int(v) for k, v in self.stats().items() if k.startswith(('shift', 'frames'))}
 
     def pair_message(self) -> str:
-        st = self.statuses(': pairs')
-        return st[-1].message if st else ''
+        return self._values().get('last_frame_pairs', '')
 
     def wait_frames(self, n: int, timeout_s=60) -> dict:
         """Wait until the node has run the estimator on n frames (diagnostics counter)."""

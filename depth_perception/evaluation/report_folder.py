@@ -29,7 +29,7 @@ def check_target(final: Path, replace_reports: bool = False) -> None:
 
 @contextlib.contextmanager
 def staged_folder(final: Path, replace_reports: bool = False) -> Iterator[Path]:
-    final = Path(final)
+    final = Path(final).resolve()      # '.', 'a/..' have no usable name of their own
     check_target(final, replace_reports)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f'.{final.name}.partial-', dir=final.parent))

@@ -61,7 +61,11 @@ def integrate(T_prev_curr_list) -> list[np.ndarray]:
 
 
 def rotation_angle_rad(R: np.ndarray) -> float:
-    return float(np.arccos(np.clip((np.trace(R[:3, :3]) - 1.0) / 2.0, -1.0, 1.0)))
+    """Angle of a rotation, accurate near 0 and pi (arctan2 of sin and cos, not arccos)."""
+    R = np.asarray(R)[:3, :3]
+    sin = 0.5 * np.linalg.norm([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+    cos = 0.5 * (np.trace(R) - 1.0)
+    return float(np.arctan2(sin, cos))
 
 
 def path_distances(T_list) -> np.ndarray:
@@ -225,6 +229,9 @@ def evaluate_trajectory(gt_stamps_ns, gt_T_world_cam, est_stamps_ns, est_T_world
         'gt_path_length_m': gt_len,
         'est_path_length_m': float(path_distances(est_a)[-1]),
         **model,
+        # orientation error as the poses are: defined only when no rotation was fitted
+        **({'ate_rot_deg': stats([np.degrees(rotation_angle_rad(G[:3, :3].T @ E[:3, :3])) for G, E in zip(gt, est_a)])}
+           if alignment == 'none' else {}),
         'kitti': {'t_err_pct': seg.t_err_pct, 'r_err_deg_per_100m': seg.r_err_deg_per_100m,
                   'segments': seg.n_segments, 'segment_lengths_m': seg.lengths_m,
                   'step_frames': seg.step_frames, 'segment_mode': seg.mode,

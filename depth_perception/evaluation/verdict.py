@@ -19,7 +19,7 @@ def compare(name: str, model: float | None, baseline: float | None, unit: str = 
     pair = f'{model:.{nd}f}{unit} vs {baseline:.{nd}f}{unit}'
     if model < baseline:
         pct = 100.0 * (baseline - model) / baseline if baseline > 0 else 0.0
-        return f'beats {name} ({pair}, {pct:.0f}% lower)'
+        return f'beats {name} ({pair}, {pct:.{0 if pct >= 1 else 1}f}% lower)'
     if model == baseline:
         return f'ties with {name} ({pair})'
     if baseline <= 1e-9 * max(abs(model), 1e-300):

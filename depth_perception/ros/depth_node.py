@@ -1,8 +1,11 @@
 """The one ROS 2 adapter of every depth method: image_raw + camera_info -> depth outputs.
 
 A method's node subclasses `DepthNode` and supplies its estimator (`make_estimator`), its
-parameter table and rules, and optionally extra outputs (`extra_outputs`), frames the camera
-must not use (`reserved_frames`) and live parameter handling (`apply_params`).
+parameter table and rules (`specs`, `rules`, built from params.ADAPTER_PARAMS/ADAPTER_RULES),
+and optionally: extra inputs and publishers (`setup_method`), how a frame reaches the
+estimator (`estimate`), extra outputs (`extra_outputs`), diagnostics counters
+(`extra_diagnostics`), frames the camera must not use (`reserved_frames`) and live
+parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (ros/run.py).
 
 Threads: the rclpy executor only converts, validates and pairs incoming messages and puts
 the newest frame into a single slot; a worker thread runs the model on the newest frame
@@ -84,7 +87,7 @@ class DepthNode(Node):
         self._stats_processed0 = 0
 
         self.outputs = DepthOutputs(self, self.params)
-        self.setup_method_outputs()
+        self.setup_method()
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
         self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
         qos = input_qos(self.params['input_qos'])
@@ -100,8 +103,17 @@ class DepthNode(Node):
     def make_estimator(self) -> DepthEstimator:
         raise NotImplementedError
 
-    def setup_method_outputs(self) -> None:
-        """Create the method's own publishers (odometry, ...)."""
+    def setup_method(self) -> None:
+        """Create the method's own publishers (odometry, ...) and extra inputs (an odometry topic, ...)."""
+
+    def estimate(self, frame: PendingFrame) -> DepthResult | None:
+        """Run the estimator on one frame (methods with extra inputs attach them here).
+        None = nothing to publish for this frame (the method counts why, e.g. no usable pair)."""
+        return self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+
+    def extra_diagnostics(self) -> dict:
+        """Method counters for /diagnostics (e.g. pairs used / skipped and why)."""
+        return {}
 
     def extra_outputs(self, frame: PendingFrame, result: DepthResult) -> list:
         """[(publisher, message)] of the method's own outputs for this frame."""
@@ -117,15 +129,6 @@ class DepthNode(Node):
     def on_time_jump(self) -> None:
         """Image stamps went backwards (bag loop, sim restart): forget stream history."""
         self.estimator.reset()
-
-    def run_estimator(self, frame: PendingFrame) -> DepthResult | None:
-        """Depth of one frame; methods with extra per-frame inputs (poses, ...) override this.
-        None = nothing to publish for this frame (the method counts and reports why)."""
-        return self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
-
-    def extra_diagnostics(self) -> list:
-        """The method's own DiagnosticStatus entries, published with the adapter's."""
-        return []
 
     # ---------------------------------------------------------------- set-up
     def _warn_transport(self) -> None:
@@ -218,7 +221,7 @@ class DepthNode(Node):
         self._last_stamp_ns = frame.stamp_ns
 
         t0 = time.perf_counter()
-        result = self.run_estimator(frame)
+        result = self.estimate(frame)
         t1 = time.perf_counter()
         if result is None:
             return
@@ -260,6 +263,7 @@ class DepthNode(Node):
         s['output_ms_mean'] = 1e3 * self._output_s / n
         lat = np.asarray(self._latency_s[-200:])
         s['latency_p50_ms'] = float(np.percentile(lat, 50) * 1e3) if lat.size else float('nan')
+        s.update(self.extra_diagnostics())
         return s
 
     def _report(self) -> None:
@@ -281,7 +285,7 @@ class DepthNode(Node):
             hardware_id=str(getattr(self.estimator, 'device', '')),
             values=[KeyValue(key=k, value=str(v)) for k, v in s.items()]
             + [KeyValue(key='output_fps', value=f'{fps:.3f}')])
-        msg = DiagnosticArray(status=[status] + self.extra_diagnostics())
+        msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(msg)
 

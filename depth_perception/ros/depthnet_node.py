@@ -12,8 +12,9 @@ displacement between them comes from the motion source (`motion_source` paramete
 A pose is looked up at the image stamp (interpolated between the poses around it; the latest
 earlier one if none is later within motion_wait_s and it is at most motion_max_age_s old).
 
-Outputs: those of every depth node (see depth_node), and a `depthnet_node: pairs` status in
-/diagnostics: the last frame's pairs (used, or skipped and why) and the skip counters. A frame
+Outputs: those of every depth node (see depth_node); its /diagnostics status also carries the
+pair validity: counters `shift<k>_used` / `shift<k>_<skip reason>`, `frames_without_pair`,
+`frames_motion_unknown`, and `last_frame_pairs` (the last frame's pairs in words). A frame
 with no usable pair (first frames, standing still, rotation too large, unknown motion)
 publishes nothing and is counted.
 """
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
 
 from .. import params_depthnet as PD
@@ -67,8 +67,11 @@ class DepthNetNode(DepthNode):
         self.tf_tree = TransformTree()
         self.motion_unknown = 0
         self.last_pairs = 'no frame yet'
-        self.last_pairs_ok = True
         super().__init__(node_name, **kwargs)
+
+    # ------------------------------------------------------------- method hooks
+    def setup_method(self) -> None:
+        """The motion input the motion_source parameter names."""
         source = self.params['motion_source']
         if source == 'odometry':
             self.create_subscription(Odometry, 'odom', self._on_odometry, reliable_qos(100))
@@ -82,7 +85,6 @@ class DepthNetNode(DepthNode):
             where = f'constant velocity {PD.velocity_mps(self.params.values)} m/s (optical frame)'
         self.get_logger().info(f'motion from {where}')
 
-    # ------------------------------------------------------------- method hooks
     def make_estimator(self):
         c = self.params
         checkpoint = c['checkpoint']
@@ -124,7 +126,7 @@ class DepthNetNode(DepthNode):
         self.odom_poses.clear()     # poses of the previous pass would be interpolated with
         self.tf_tree.clear_moving()
 
-    def run_estimator(self, frame: PendingFrame):
+    def estimate(self, frame: PendingFrame):
         T_world_cam = None
         if self.params['motion_source'] != 'constant_velocity':
             T_world_cam, why = self._camera_pose(frame)
@@ -135,7 +137,7 @@ class DepthNetNode(DepthNode):
             result = self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns),
                                              T_world_cam=T_world_cam)
         except PairsSkipped as exc:
-            self.last_pairs, self.last_pairs_ok = f'stamp {frame.stamp_ns} ns: {exc}', False
+            self.last_pairs = f'stamp {frame.stamp_ns} ns: {exc}'
             admit, suppressed = self.throttle.admit('skipped')
             if admit:   # an info call site of its own: rclpy refuses two severities at one call site
                 more = f' ({suppressed} more since the last report)' if suppressed else ''
@@ -144,16 +146,12 @@ class DepthNetNode(DepthNode):
         self.last_pairs = f'stamp {frame.stamp_ns} ns: ' + ', '.join(
             f'shift {p.shift}: ' + (f'used (|d| {p.displacement_m:.3f} m, rotation {p.rotation_deg:.1f} deg)'
                                     if p.used else f'skipped ({p.reason})') for p in result.pairs)
-        self.last_pairs_ok = True
         return result
 
-    def extra_diagnostics(self) -> list:
-        values = {'frames_motion_unknown': self.motion_unknown, **dict(self.estimator.counters)}
-        return [DiagnosticStatus(
-            level=DiagnosticStatus.OK if self.last_pairs_ok else DiagnosticStatus.WARN,
-            name=f'{self.get_name()}: pairs', message=self.last_pairs,
-            hardware_id=str(getattr(self.estimator, 'device', '')),
-            values=[KeyValue(key=k, value=str(v)) for k, v in sorted(values.items())])]
+    def extra_diagnostics(self) -> dict:
+        # Pair validity: counters per shift and reason, and the last frame's pairs in words.
+        return {'frames_motion_unknown': self.motion_unknown, **dict(sorted(self.estimator.counters.items())),
+                'last_frame_pairs': self.last_pairs}
 
     # --------------------------------------------------------------- motion input
     def _on_odometry(self, msg: Odometry) -> None:
