@@ -85,7 +85,8 @@ def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threa
     def on_diagnostics(msg):
         for status in msg.status:
             if status.name == 'depthnet_node: inference':
-                node_stats.update({kv.key: float(kv.value) for kv in status.values})
+                # numbers only: last_frame_pairs is words
+                node_stats.update({kv.key: float(kv.value) for kv in status.values if kv.key != 'last_frame_pairs'})
 
     peer.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, reliable)
     peer.create_subscription(Image, 'depth/image', on_depth, reliable)
