@@ -107,6 +107,14 @@ def test_odometry_metric_depth_skip_counters_and_bad_input(tmp_path, peer, check
         peer.odometry(8.0, T_of(yaw(30), p5 + (0.0, 0.0, 0.7)))
         peer.image(8)
         expect_depth(peer, 8, 0.4)
+
+        # max_rotation_deg is live: raised to 40, a 30 deg turn is de-rotated and used
+        assert peer.set_param('max_rotation_deg', 40.0).successful
+        assert not peer.set_param('motion_source', 'tf').successful      # read-only at run time
+        peer.odometry(9.0, T_of(yaw(60), p5 + (0.0, 0.0, 0.9)))
+        peer.image(9)
+        depth = expect_depth(peer, 9, 0.2)
+        assert np.isnan(depth).any()     # the de-rotated earlier frame does not cover the border
     finally:
         assert node.stop() == 0, node.output()
 
