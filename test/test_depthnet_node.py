@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depthnet_node_harness import (CONST, NOMINAL_M, DepthNetPeer, DepthNetProcess, T_of, base_params,
+from depthnet_node_harness import (CONST, FRAME, K, NOMINAL_M, DepthNetPeer, DepthNetProcess, T_of, base_params,
                                    make_checkpoint, yaw)
 from test_node_harness import depth_of, wait_for
 
@@ -173,6 +173,17 @@ def test_constant_velocity(tmp_path, peer, checkpoint):
         peer.image(1, nanosec=255_000_000)       # 5 mm: below min_displacement_m 0.02
         s = peer.wait_frames(3)
         assert s['shift1_displacement_too_small'] == 1
+
+        # a rejected image (warning), then one the estimator refuses (error: too small for the
+        # network at its focal length), then a good one: the node logs both and keeps working
+        peer.image(2, step=5)
+        assert wait_for(lambda: peer.stats().get('rejected', 0) >= 1, 30), peer.stats()
+        peer.publish(3, pixels=np.zeros((40, 40, 3), np.uint8), frame_id=FRAME, K_=K)
+        assert wait_for(lambda: peer.stats().get('failed', 0) >= 1, 30), peer.stats()
+        peer.image(4)
+        expect_depth(peer, 4, 4.0 - 1.255)
+        assert nothing_for(peer, 2) and nothing_for(peer, 3)
+        assert 'too small for DepthNet' in node.output()
     finally:
         assert node.stop() == 0, node.output()
 

@@ -162,7 +162,15 @@ class DepthNode(Node):
         admit, suppressed = self.throttle.admit(key)
         if admit:
             more = f' ({suppressed} more since the last report)' if suppressed else ''
-            self.get_logger().log(text + more, level)
+            # rclpy refuses a second severity at one call site (ValueError, which would kill the
+            # executor or the worker): one call site per severity.
+            logger = self.get_logger()
+            if level == LoggingSeverity.ERROR:
+                logger.log(text + more, LoggingSeverity.ERROR)
+            elif level == LoggingSeverity.INFO:
+                logger.log(text + more, LoggingSeverity.INFO)
+            else:
+                logger.log(text + more, LoggingSeverity.WARN)
 
     def _reject(self, what: str, reason: str) -> None:
         self.rejected += 1
