@@ -120,7 +120,8 @@ def test_odometry_metric_depth_skip_counters_and_bad_input(tmp_path, peer, check
 
 
 def test_unknown_motion_is_counted_not_published(tmp_path, peer, checkpoint):
-    node = start(tmp_path, peer, base_params(checkpoint, motion_source='odometry', motion_max_age_s=0.5))
+    node = start(tmp_path, peer, base_params(checkpoint, motion_source='odometry', motion_max_age_s=0.5,
+                                             motion_wait_s=1.0))
     try:
         peer.odometry(1.0, T_of())
         peer.image(1)
@@ -129,6 +130,16 @@ def test_unknown_motion_is_counted_not_published(tmp_path, peer, checkpoint):
         s = peer.wait_frames(2)
         assert s['frames_motion_unknown'] == 1 and s['shift1_rotation_unknown'] == 1
         assert nothing_for(peer, 3)
+
+        # odometry arriving just after its image: the frame waits (motion_wait_s 1 s) for it
+        peer.odometry(4.0, T_of(t=(0.0, 0.0, 0.1)))
+        peer.image(4)          # pairs with frame 3, whose pose is unknown: skipped
+        peer.wait_frames(3)
+        peer.image(5)
+        wait_for(lambda: False, 0.05)
+        peer.odometry(5.0, T_of(t=(0.0, 0.0, 0.25)))
+        expect_depth(peer, 5, 0.15)
+        assert peer.wait_frames(4)['frames_motion_unknown'] == 1
     finally:
         assert node.stop() == 0, node.output()
 
