@@ -110,8 +110,9 @@ class DepthNode(Node):
     def setup_method(self) -> None:
         """Create the method's own publishers (odometry, ...) and extra inputs (an odometry topic, ...)."""
 
-    def estimate(self, frame: PendingFrame) -> DepthResult:
-        """Run the estimator on one frame (methods with extra inputs attach them here)."""
+    def estimate(self, frame: PendingFrame) -> DepthResult | None:
+        """Run the estimator on one frame (methods with extra inputs attach them here).
+        None = nothing to publish for this frame (the method counts why, e.g. no usable pair)."""
         return self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
 
     def extra_diagnostics(self) -> dict:
@@ -237,6 +238,8 @@ class DepthNode(Node):
         t0 = time.perf_counter()
         result = self.estimate(frame)
         t1 = time.perf_counter()
+        if result is None:
+            return
         depth_m = result.depth_m
         h, w = frame.rgb.shape[:2]
         if depth_m.shape != (h, w) or np.isinf(depth_m).any():
