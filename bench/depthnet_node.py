@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,6 +28,8 @@ os.environ.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(100, 199)))
 
 import numpy as np  # noqa: E402
+
+import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 
 def make_checkpoint(folder: Path, size: int) -> str:
@@ -58,53 +57,25 @@ def bench_raw(checkpoint: str, size: int, frames: int) -> float:
 
 def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threads: int) -> dict:
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import CameraInfo, Image
 
-    script = Path(sys.executable).with_name('depthnet_node')
-    cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'depth_perception.ros.depthnet_node']
-    cmd += ['--ros-args', '-p', f'checkpoint:={checkpoint}', '-p', 'device:=cpu', '-p', f'num_threads:={threads}',
-            '-p', 'motion_source:=constant_velocity', '-p', 'velocity_z_mps:=1.0', '-p', 'input_qos:=reliable',
-            '-p', 'diagnostics_period_s:=2.0', '--log-level', 'warn']
-    node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    node_proc = _dds.start_node('depthnet_node', 'depth_perception.ros.depthnet_node', {
+        'checkpoint': checkpoint, 'device': 'cpu', 'num_threads': threads, 'motion_source': 'constant_velocity',
+        'velocity_z_mps': 1.0, 'input_qos': 'reliable', 'diagnostics_period_s': 2.0})
     rclpy.init()
     peer = rclpy.create_node('depthnet_bench_peer')
-    sent_s: dict[int, float] = {}
-    received: list[tuple[int, float]] = []
-    lock = threading.Lock()
-
-    def on_depth(msg):
-        with lock:
-            received.append((msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec, time.monotonic()))
-
+    latency = _dds.DepthLatency(peer)
+    node_stats = _dds.diagnostics_values(peer, lambda name: name == 'depthnet_node: inference')
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    node_stats: dict[str, float] = {}
-
-    def on_diagnostics(msg):
-        for status in msg.status:
-            if status.name == 'depthnet_node: inference':
-                # numbers only: last_frame_pairs is words
-                node_stats.update({kv.key: float(kv.value) for kv in status.values if kv.key != 'last_frame_pairs'})
-
-    peer.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, reliable)
-    peer.create_subscription(Image, 'depth/image', on_depth, reliable)
     pub_img = peer.create_publisher(Image, 'image_raw', reliable)
     pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
-    executor = SingleThreadedExecutor()
-    executor.add_node(peer)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    executor = _dds.spin_in_background(peer)
     f = size / 2.0      # the network's focal length: the node does not resize
     K = [f, 0.0, (size - 1) / 2, 0.0, f, (size - 1) / 2, 0.0, 0.0, 1.0]
     i = 0
     try:
-        deadline = time.monotonic() + 120
-        while not (pub_img.get_subscription_count() and peer.count_publishers('/depth/image')):
-            if time.monotonic() > deadline or node_proc.poll() is not None:
-                raise RuntimeError(f'node did not come up: {node_proc.stderr.read() if node_proc.poll() is not None else ""}')
-            time.sleep(0.1)
-        time.sleep(2.0)   # LARGE_DATA TCP connections come up after matching
+        _dds.wait_until_matched(peer, pub_img, node_proc, timeout_s=120, settle_s=2.0)
         rng = np.random.default_rng(1)
         images = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8).tobytes() for _ in range(2)]
         period = 1.0 / rate_hz
@@ -112,35 +83,25 @@ def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threa
         while time.monotonic() - t_start < seconds:
             stamp_ns = 1_000_000_000 + i * int(period * 1e9)
             img = Image(height=size, width=size, encoding='rgb8', step=size * 3, data=images[i % 2])
-            img.header.stamp.sec, img.header.stamp.nanosec = divmod(stamp_ns, 10**9)
+            _dds.set_stamp(img.header, stamp_ns)
             img.header.frame_id = 'camera_optical_frame'
             info = CameraInfo(header=img.header, width=size, height=size, k=K)
             pub_info.publish(info)
-            sent_s[stamp_ns] = time.monotonic()
+            latency.sent(stamp_ns)
             pub_img.publish(img)
             i += 1
             time.sleep(max(0.0, t_start + i * period - time.monotonic()))
         time.sleep(3.0)   # let the last frame through
     finally:
-        executor.shutdown()
-        peer.destroy_node()
-        rclpy.shutdown()
-        node_proc.send_signal(signal.SIGINT)
-        try:
-            node_proc.wait(10)
-        except subprocess.TimeoutExpired:
-            node_proc.kill()
-    with lock:
-        rx = list(received)
-    if len(rx) < 3:
-        raise RuntimeError(f'only {len(rx)} depth images received; node stderr:\n{node_proc.stderr.read()}')
-    rx = rx[1:]     # steady state: skip the first output (warm-up)
-    fps = (len(rx) - 1) / (rx[-1][1] - rx[0][1])
-    latency_ms = np.array([(t - sent_s[s]) * 1e3 for s, t in rx if s in sent_s])
-    return {'sent': i, 'received': len(rx) + 1, 'fps': fps,
+        _dds.close_peer(executor, peer)
+        _dds.stop_node(node_proc, 10)
+    received = len(latency.received())
+    if received < 3:
+        raise RuntimeError(f'only {received} depth images received; node stderr:\n{node_proc.stderr.read()}')
+    p50, p95 = latency.percentiles_ms(50, 95, skip=1)   # steady state: skip the first output (warm-up)
+    return {'sent': i, 'received': received, 'fps': latency.fps(skip=1),
             'inference_ms': node_stats.get('inference_ms_mean', np.nan),
-            'output_ms': node_stats.get('output_ms_mean', np.nan),
-            'p50': float(np.percentile(latency_ms, 50)), 'p95': float(np.percentile(latency_ms, 95))}
+            'output_ms': node_stats.get('output_ms_mean', np.nan), 'p50': p50, 'p95': p95}
 
 
 def main() -> int:

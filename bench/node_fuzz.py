@@ -12,18 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(100, 199)))
 
 import numpy as np  # noqa: E402
+
+import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 H, W = 48, 64
 F = 60.0
@@ -85,18 +84,13 @@ def info_mutations(rng: np.random.Generator):
 
 def run(count: int, seed: int, timeout_s: float) -> dict:
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from nav_msgs.msg import Odometry
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-    script = Path(sys.executable).with_name('scdepth_node')
-    cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'depth_perception.ros.scdepth_node']
-    cmd += ['--ros-args', '-p', 'network_height:=64', '-p', 'network_width:=96', '-p', 'num_threads:=1',
-            '-p', 'device:=cpu', '-p', 'input_qos:=reliable', '-p', 'diagnostics_period_s:=0.0',
-            '-p', 'pseudo_rgbd:=false', '--log-level', 'error']
-    node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    node_proc = _dds.start_node('scdepth_node', 'depth_perception.ros.scdepth_node', {
+        'network_height': 64, 'network_width': 96, 'num_threads': 1, 'device': 'cpu', 'input_qos': 'reliable',
+        'diagnostics_period_s': 0.0, 'pseudo_rgbd': False}, log_level='error')
     rclpy.init()
     peer = rclpy.create_node('node_fuzz_peer')
     lock = threading.Lock()
@@ -114,9 +108,7 @@ def run(count: int, seed: int, timeout_s: float) -> dict:
         peer.create_subscription(kind, topic, recorder(topic), reliable)
     pub_img = peer.create_publisher(Image, 'image_raw', reliable)
     pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
-    executor = SingleThreadedExecutor()
-    executor.add_node(peer)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    executor = _dds.spin_in_background(peer)
 
     rng = np.random.default_rng(seed)
     random.seed(seed)
@@ -138,12 +130,7 @@ def run(count: int, seed: int, timeout_s: float) -> dict:
         return msg
 
     try:
-        deadline = time.monotonic() + 90
-        while not (pub_img.get_subscription_count() and peer.count_publishers('/depth/image')):
-            if time.monotonic() > deadline or node_proc.poll() is not None:
-                raise RuntimeError(f'node did not come up: {node_proc.stderr.read() if node_proc.poll() is not None else ""}')
-            time.sleep(0.1)
-        time.sleep(1.0)
+        _dds.wait_until_matched(peer, pub_img, node_proc, timeout_s=90, settle_s=1.0)
         pub_info.publish(info(GOOD_SEC))
         t_start = time.monotonic()
         last_good = GOOD_SEC
@@ -185,16 +172,9 @@ def run(count: int, seed: int, timeout_s: float) -> dict:
         time.sleep(1.0)
         elapsed = time.monotonic() - t_start
     finally:
-        executor.shutdown()
-        peer.destroy_node()
-        rclpy.shutdown()
+        _dds.close_peer(executor, peer)
         crashed = node_proc.poll() is not None
-        if not crashed:
-            node_proc.send_signal(signal.SIGINT)
-            try:
-                node_proc.wait(20)
-            except subprocess.TimeoutExpired:
-                node_proc.kill()
+        _dds.stop_node(node_proc, 20)
         stderr = node_proc.stderr.read()
     with lock:
         bad_out = sum(1 for t in OUTPUTS for s in out_secs[t] if s >= BAD_SEC)

@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+import _dds  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / 'config' / 'fastdds_large_frames.xml'
@@ -52,49 +52,21 @@ def one(width: int, height: int, rate_hz: float, seconds: float, threads: int) -
     """Runs in a process whose transport env is already set: camera + recorder here, node apart."""
     import numpy as np
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
 
-    script = Path(sys.executable).with_name('scdepth_node')
-    cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'depth_perception.ros.scdepth_node']
-    cmd += ['--ros-args', '-p', 'device:=cpu', '-p', f'num_threads:={threads}',
-            '-p', 'diagnostics_period_s:=1.0', '--log-level', 'warn']
-    node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    node_proc = _dds.start_node('scdepth_node', 'depth_perception.ros.scdepth_node', {
+        'device': 'cpu', 'num_threads': threads, 'diagnostics_period_s': 1.0})
     rclpy.init()
     peer = rclpy.create_node('node_load_camera')
-    lock = threading.Lock()
-    received: list[tuple[int, float]] = []
-    stats: dict[str, float] = {}
-
-    def on_depth(msg):
-        with lock:
-            received.append((msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec, time.monotonic()))
-
-    def on_diag(msg):
-        for s in msg.status:
-            if s.name.startswith('scdepth_node'):
-                stats.update({kv.key: float(kv.value) for kv in s.values})
-
-    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    peer.create_subscription(Image, 'depth/image', on_depth, reliable)
-    peer.create_subscription(DiagnosticArray, '/diagnostics', on_diag, reliable)
+    latency = _dds.DepthLatency(peer)
+    stats = _dds.diagnostics_values(peer, lambda name: name.startswith('scdepth_node'))
     pub_img = peer.create_publisher(Image, 'image_raw', qos_profile_sensor_data)     # as camera drivers
     pub_info = peer.create_publisher(CameraInfo, 'camera_info', qos_profile_sensor_data)
-    executor = SingleThreadedExecutor()
-    executor.add_node(peer)
-    threading.Thread(target=executor.spin, daemon=True).start()
-    sent_s: dict[int, float] = {}
+    executor = _dds.spin_in_background(peer)
     rss = (float('nan'), float('nan'))
     try:
-        deadline = time.monotonic() + 120
-        while not (pub_img.get_subscription_count() and peer.count_publishers('/depth/image')):
-            if time.monotonic() > deadline or node_proc.poll() is not None:
-                raise RuntimeError('node did not come up')
-            time.sleep(0.1)
-        time.sleep(2.0)
+        _dds.wait_until_matched(peer, pub_img, node_proc, timeout_s=120, settle_s=2.0)
         f = 0.8 * width
         info = CameraInfo(width=width, height=height,
                           k=[f, 0.0, (width - 1) / 2, 0.0, f, (height - 1) / 2, 0.0, 0.0, 1.0])
@@ -105,34 +77,24 @@ def one(width: int, height: int, rate_hz: float, seconds: float, threads: int) -
         for i in range(n):
             stamp_ns = 10**9 + i * period_ns
             img = Image(height=height, width=width, encoding='rgb8', step=width * 3)
-            img.header.stamp.sec, img.header.stamp.nanosec = divmod(stamp_ns, 10**9)
+            _dds.set_stamp(img.header, stamp_ns)
             img.header.frame_id = info.header.frame_id = 'camera_optical_frame'
             info.header.stamp = img.header.stamp
             img.data = data
             pub_info.publish(info)
-            sent_s[stamp_ns] = time.monotonic()
+            latency.sent(stamp_ns)
             pub_img.publish(img)
             time.sleep(max(0.0, t0 + (i + 1) / rate_hz - time.monotonic()))
         time.sleep(3.0)            # last frame through, one more diagnostics report
         rss = rss_mb(node_proc.pid)
     finally:
-        executor.shutdown()
-        peer.destroy_node()
-        rclpy.shutdown()
-        node_proc.send_signal(signal.SIGINT)
-        try:
-            node_proc.wait(20)
-        except subprocess.TimeoutExpired:
-            node_proc.kill()
-    with lock:
-        rx = list(received)
-    lat = np.array([(t - sent_s[s]) * 1e3 for s, t in rx if s in sent_s])
-    fps = (len(rx) - 1) / (rx[-1][1] - rx[0][1]) if len(rx) > 2 else 0.0
+        _dds.close_peer(executor, peer)
+        _dds.stop_node(node_proc, 20)
+    p50, p95 = latency.percentiles_ms(50, 95)
     return {'size': f'{width}x{height}', 'sent': n, 'node_received': stats.get('received', 0),
             'lost_before_node': stats.get('lost_before_node', 0), 'replaced_in_node': stats.get('dropped', 0),
-            'processed': stats.get('processed', 0), 'output_fps': fps,
-            'latency_p50_ms': float(np.percentile(lat, 50)) if lat.size else float('nan'),
-            'latency_p95_ms': float(np.percentile(lat, 95)) if lat.size else float('nan'),
+            'processed': stats.get('processed', 0), 'output_fps': latency.fps(),
+            'latency_p50_ms': p50, 'latency_p95_ms': p95,
             'rss_mb': rss[0], 'rss_peak_mb': rss[1], 'node_exit': node_proc.returncode}
 
 

@@ -1,0 +1,132 @@
+"""What the node benchmarks share: the node in its own process, a peer spinning in a thread,
+waiting until the two have matched, stamp-keyed latency of depth/image, and stopping the node.
+
+Imported by bench/depthnet_node.py, node_load.py and node_fuzz.py (run as scripts: bench/ is
+on sys.path). rclpy is imported inside the functions: the scripts set the DDS environment first.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def node_command(executable: str, module: str, params: dict, log_level: str) -> list[str]:
+    """The installed console script, else `python -m module`, with `-p name:=value` each."""
+    script = Path(sys.executable).with_name(executable)
+    cmd = [str(script)] if script.exists() else [sys.executable, '-m', module]
+    cmd.append('--ros-args')
+    for name, value in params.items():
+        cmd += ['-p', f'{name}:={str(value).lower() if isinstance(value, bool) else value}']
+    return cmd + ['--log-level', log_level]
+
+
+def start_node(executable: str, module: str, params: dict, log_level: str = 'warn') -> subprocess.Popen:
+    """stderr is kept (errors are shown when the node fails); SIGINT is the node's own to handle."""
+    return subprocess.Popen(node_command(executable, module, params, log_level), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def stop_node(proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    """Ctrl-C as a user would; killed only when it does not stop in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def spin_in_background(peer):
+    from rclpy.executors import SingleThreadedExecutor
+    executor = SingleThreadedExecutor()
+    executor.add_node(peer)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    return executor
+
+
+def close_peer(executor, peer) -> None:
+    import rclpy
+    executor.shutdown()
+    peer.destroy_node()
+    rclpy.shutdown()
+
+
+def wait_until_matched(peer, image_pub, proc: subprocess.Popen, timeout_s: float, settle_s: float) -> None:
+    """Until the node subscribes image_raw and publishes depth/image; then settle_s more
+    (LARGE_DATA TCP connections come up after matching)."""
+    deadline = time.monotonic() + timeout_s
+    while not (image_pub.get_subscription_count() and peer.count_publishers('/depth/image')):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            err = proc.stderr.read() if proc.poll() is not None else ''
+            raise RuntimeError(f'node did not come up: {err}')
+        time.sleep(0.1)
+    time.sleep(settle_s)
+
+
+def stamp_ns(header) -> int:
+    return header.stamp.sec * 10**9 + header.stamp.nanosec
+
+
+def set_stamp(header, ns: int) -> None:
+    header.stamp.sec, header.stamp.nanosec = divmod(ns, 10**9)
+
+
+class DepthLatency:
+    """Camera -> depth latency by stamp: `sent(stamp)` at image publish, arrivals recorded by
+    the depth/image subscription this creates (reliable), one host clock."""
+
+    def __init__(self, peer):
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+        self._lock = threading.Lock()
+        self._sent: dict[int, float] = {}
+        self._received: list[tuple[int, float]] = []
+        peer.create_subscription(Image, 'depth/image', self._on_depth,
+                                 QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+
+    def _on_depth(self, msg) -> None:
+        with self._lock:
+            self._received.append((stamp_ns(msg.header), time.monotonic()))
+
+    def sent(self, stamp: int) -> None:
+        self._sent[stamp] = time.monotonic()
+
+    def received(self) -> list[tuple[int, float]]:
+        with self._lock:
+            return list(self._received)
+
+    def fps(self, skip: int = 0) -> float:
+        """Output frames/s between the first and last arrival (after `skip` warm-up outputs)."""
+        rx = self.received()[skip:]
+        return (len(rx) - 1) / (rx[-1][1] - rx[0][1]) if len(rx) > 2 else 0.0
+
+    def percentiles_ms(self, *q: float, skip: int = 0) -> list[float]:
+        lat = np.array([(t - self._sent[s]) * 1e3 for s, t in self.received()[skip:] if s in self._sent])
+        return [float(np.percentile(lat, p)) if lat.size else float('nan') for p in q]
+
+
+def diagnostics_values(peer, accept) -> dict[str, float]:
+    """A dict kept up to date with the numeric values of the /diagnostics statuses `accept(name)`
+    takes (values that are words are left out)."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    values: dict[str, float] = {}
+
+    def on_diagnostics(msg):
+        for status in msg.status:
+            if accept(status.name):
+                for kv in status.values:
+                    try:
+                        values[kv.key] = float(kv.value)
+                    except ValueError:
+                        pass
+    peer.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics,
+                             QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    return values
