@@ -50,9 +50,11 @@ def launch_references(path: Path):
                 pkg = kw.get('package')
                 if isinstance(pkg, ast.Constant) and pkg.value == 'depth_perception':
                     executables.append(kw['executable'].value)
-                if getattr(node.func, 'attr', '') == 'join' and len(node.args) >= 3:
-                    parts = [a.value for a in node.args[1:] if isinstance(a, ast.Constant)]
-                    files.append('/'.join(parts))
+                    if 'params_file' in kw:   # a launch_support.NodeLaunch spec: config/<params_file>
+                        files.append(f"config/{kw['params_file'].value}")
+                if getattr(node.func, 'attr', '') == 'join' and len(node.args) >= 3 \
+                        and all(isinstance(a, ast.Constant) for a in node.args[1:]):
+                    files.append('/'.join(a.value for a in node.args[1:]))
     return executables, files
 
 

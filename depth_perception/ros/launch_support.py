@@ -1,9 +1,10 @@
-"""What both launch files share: layered node parameters, start-up checks, and shutdown.
+"""What every launch file shares: arguments, layered node parameters, start-up checks, the node
+(+ optional rviz2) and shutdown. A launch file states only its `NodeLaunch` spec.
 
 Parameter precedence, lowest first (rcl applies every `/**` section before the sections named
 after the node, whatever the file order, so the layers are keyed on purpose):
 
-1. the package's `config/scdepth.yaml` (keyed `/**`, so it also applies under a namespace),
+1. the package's `config/<method>.yaml` (keyed `/**`, so it also applies under a namespace),
 2. the launch file's own settings (written to a temporary `/**` file),
 3. the user's `params_file` (any key: `/**`, `scdepth_node`, `/cam1/scdepth_node`),
 4. launch arguments the user actually gave (a dict that launch_ros keys by the node's full
@@ -19,14 +20,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass, field
 from typing import Callable
 
 import yaml
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
-from launch.actions import EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch import LaunchDescription
+from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler,
+                            SetEnvironmentVariable)
+from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessExit, OnShutdown
 from launch.events import Shutdown
 from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
 
 PACKAGE = 'depth_perception'
 NODE_NAME = 'scdepth_node'
@@ -34,8 +40,8 @@ NOT_GIVEN = ''
 PACKAGED_CHECKPOINT = 'default'   # checkpoint:=default -> '' = the packaged model
 
 
-def package_params_file() -> str:
-    return os.path.join(get_package_share_directory(PACKAGE), 'config', 'scdepth.yaml')
+def package_params_file(name: str = 'scdepth.yaml') -> str:
+    return os.path.join(get_package_share_directory(PACKAGE), 'config', name)
 
 
 def rviz_config_file() -> str:
@@ -91,7 +97,8 @@ def _wildcard_params_file(values: dict) -> str:
     return path
 
 
-def layered_parameters(context, settings: dict, argument_types: dict[str, type]) -> tuple[list, list]:
+def layered_parameters(context, settings: dict, argument_types: dict[str, type],
+                       package_file: str = 'scdepth.yaml') -> tuple[list, list]:
     """(the node's `parameters=` list in the order of the module docstring, temporary files)."""
     user_file = argument(context, 'params_file')
     if user_file is not None:
@@ -100,7 +107,7 @@ def layered_parameters(context, settings: dict, argument_types: dict[str, type])
             # launch_ros would only warn and start the node without the user's values.
             raise FileNotFoundError(f'params_file:={user_file}: no such file')
     arguments = given_arguments(context, argument_types)   # may refuse a value: before writing files
-    layers: list = [package_params_file()]
+    layers: list = [package_params_file(package_file)]
     temp_files = []
     if settings:
         temp_files.append(_wildcard_params_file(settings))
@@ -153,3 +160,81 @@ def remove_on_shutdown(paths: list) -> RegisterEventHandler:
             except OSError:
                 pass
     return RegisterEventHandler(OnShutdown(on_shutdown=[OpaqueFunction(function=remove)]))
+
+
+@dataclass(frozen=True)
+class Topic:
+    """An extra topic the node remaps: `remap` (the node's own name) <- launch argument `argument`."""
+    remap: str
+    argument: str
+    default: str
+    description: str
+
+
+@dataclass(frozen=True)
+class NodeLaunch:
+    """What one launch file starts; everything else (arguments, layers, rviz2, shutdown) is shared.
+
+    `parameters` maps each launch argument that sets a node parameter to (type, description);
+    `settings` is the launch file's own parameter layer (2. in the module docstring)."""
+    package: str
+    executable: str                     # also the node's name
+    params_file: str                    # config/<params_file> = the lowest parameter layer
+    parameters: dict[str, tuple[type, str]]
+    topics: tuple[Topic, ...] = ()
+    settings: dict = field(default_factory=dict)
+    rviz: bool = False                  # offer rviz:=true (config/scdepth.rviz)
+
+
+def _start(spec: NodeLaunch, context) -> list:
+    rviz = spec.rviz and rviz_requested(context)
+    if rviz:
+        require_rviz2()   # before anything starts: no orphaned node
+    types = {name: kind for name, (kind, _) in spec.parameters.items()}
+    parameters, temp_files = layered_parameters(context, spec.settings, types, spec.params_file)
+    remappings = [('image_raw', LaunchConfiguration('image_topic')),
+                  ('camera_info', LaunchConfiguration('camera_info_topic'))]
+    remappings += [(t.remap, LaunchConfiguration(t.argument)) for t in spec.topics]
+    node = Node(package=spec.package, executable=spec.executable, name=spec.executable,
+                namespace=namespace(context), output='screen', parameters=parameters,
+                remappings=remappings)
+    actions = [node, shutdown_when_exits(node), remove_on_shutdown(temp_files)]
+    if rviz:
+        ns = namespace(context)
+        # The rviz config names the un-namespaced topics; follow the node into its namespace.
+        remaps = [(t, f"/{ns.strip('/')}{t}") for t in ('/depth/image', '/points', '/odom')] if ns else []
+        actions.append(Node(package='rviz2', executable='rviz2', name='rviz2', output='screen',
+                            namespace=ns, arguments=['-d', rviz_config_file()], remappings=remaps))
+    return actions
+
+
+def launch_description(spec: NodeLaunch) -> LaunchDescription:
+    """Arguments in `--show-args` order: topics, namespace, params_file, parameters, rviz, transport."""
+    settings_note = " and this launch file's settings" if spec.settings else ''
+    arguments = [
+        DeclareLaunchArgument('image_topic', default_value='/camera/image_raw',
+                              description='input image topic (rgb8/bgr8/rgba8/bgra8/mono8)'),
+        DeclareLaunchArgument('camera_info_topic', default_value='/camera/camera_info',
+                              description='camera_info of the input images'),
+        *[DeclareLaunchArgument(t.argument, default_value=t.default, description=t.description)
+          for t in spec.topics],
+        DeclareLaunchArgument('namespace', default_value='',
+                              description="namespace of the node and its outputs, e.g. cam1 ('' = none)"),
+        DeclareLaunchArgument('params_file', default_value=NOT_GIVEN,
+                              description=f'your parameter file, applied over config/{spec.params_file}'
+                                          f'{settings_note} (not given = only the package file)'),
+        *[DeclareLaunchArgument(name, default_value=NOT_GIVEN,
+                                description=f'{text} (not given = the parameter files decide)')
+          for name, (_, text) in spec.parameters.items()],
+    ]
+    if spec.rviz:
+        arguments.append(DeclareLaunchArgument('rviz', default_value='false',
+                                               description='start rviz2 with config/scdepth.rviz'))
+    return LaunchDescription(arguments + [
+        DeclareLaunchArgument('fastdds_large_data', default_value='false',
+                              description='set FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA for the processes '
+                                          'launched here (every peer must use the same setting)'),
+        SetEnvironmentVariable('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA',
+                               condition=IfCondition(LaunchConfiguration('fastdds_large_data'))),
+        OpaqueFunction(function=lambda context: _start(spec, context)),
+    ])
