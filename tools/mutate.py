@@ -92,6 +92,9 @@ def run_tests(dest: Path, tests: list[str], timeout_s: float, worker: int) -> tu
     env['ROS_DOMAIN_ID'] = str(DOMAIN_BASE + worker)
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     env['DEPTH_PERCEPTION_CACHE'] = str(dest / '.cache')
+    # The copy has no ../shared next to it: point the fixture-backed tests at the checkout's,
+    # or they skip and every mutation they should catch "survives".
+    env.setdefault('DP_SHARED_FIXTURES', str(ROOT.parent / 'shared' / 'fixtures'))
     cmd = [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-x', '--no-header', '-rN',
            '-o', 'addopts=', *tests]
     # Own process group: a timeout ends pytest and whatever it started (ROS nodes) together.

@@ -32,6 +32,13 @@ LOSSES = T + 'test_losses.py'
 STEPS = T + 'test_training_steps.py'
 E2E = T + 'test_end_to_end_quality.py'
 EST = T + 'test_estimator.py'
+DN_EST = T + 'test_depthnet_estimator.py'
+DN_MODEL = T + 'test_depthnet_model.py'
+DN_PARTS = T + 'test_depthnet_node_parts.py'
+BOOST = T + 'test_boost_pipeline.py'
+BOOST_NODE = T + 'test_boosted_node.py'
+CKPT_IO = T + 'test_checkpoint_io.py'
+BACKENDS = T + 'test_backends.py'
 M = Mutation
 
 MUTATIONS = [
@@ -294,4 +301,68 @@ MUTATIONS = [
       'session.add(frame.index, frame.stamp_ns, frame.rgb, frame.gt_depth_m, res.model_depth,',
       [E2E + '::test_offline_eval_scores_the_metric_depth_it_exports'],
       'offline evaluation scores the network output instead of the metric depth'),
+    # ------------------------------------------------------------------ DepthNet
+    M('dn-metric-scale-inverted', 'depth_perception/estimators/depthnet_fusion.py',
+      'scale = np.asarray(displacements_m, np.float64)[:, None, None] / nominal_displacement_m',
+      'scale = nominal_displacement_m / np.asarray(displacements_m, np.float64)[:, None, None]', [DN_EST],
+      'metric depth = output x nominal / |d| instead of output x |d| / nominal'),
+    M('dn-fusion-longest-shift', 'depth_perception/estimators/depthnet_fusion.py',
+      'chosen = np.argmin(cost, axis=0)', 'chosen = np.full(cost.shape[1:], len(outputs) - 1)', [DN_EST],
+      'fusion always takes the longest shift'),
+    M('dn-derotation-inverse', 'depth_perception/estimators/depthnet.py',
+      'R_prev_curr = prev.R_world_cam.T @ curr.R_world_cam',
+      'R_prev_curr = curr.R_world_cam.T @ prev.R_world_cam', [DN_EST],
+      'the earlier frame is de-rotated with R instead of R^-1'),
+    M('dn-derotation-mask-inverted', 'depth_perception/estimators/depthnet.py',
+      'depth_m[(chosen_full == i) & ~covered] = np.nan', 'depth_m[(chosen_full == i) & covered] = np.nan',
+      [DN_EST], 'NaN where the de-rotated earlier frame HAS content'),
+    M('dn-network-size-inverted', 'depth_perception/estimators/depthnet.py',
+      'nw = int(round(w * self.network_focal_px / K[0, 0]))', 'nw = int(round(w * K[0, 0] / self.network_focal_px))',
+      [DN_EST], 'network width scaled by f_camera / f_network instead of f_network / f_camera'),
+    M('dn-bn-eps-pytorch-default', 'depth_perception/models/depthnet.py',
+      'BN_EPS = 1e-3', 'BN_EPS = 1e-5', [DN_MODEL], "BatchNorm eps is PyTorch's default, not the reference's 1e-3"),
+    M('dn-skip-crop-wrong-corner', 'depth_perception/models/depthnet.py',
+      "up = getattr(self, f'deconv{level}')(feat)[:, :, :h, :w]",
+      "up = getattr(self, f'deconv{level}')(feat)[:, :, -h:, -w:]", [DN_MODEL],
+      'the one-pixel-larger upsampled map is cropped at the bottom-right instead of the top-left corner'),
+    M('dn-pose-interpolation-flipped', 'depth_perception/pose_buffer.py',
+      '(stamp_ns - t0) / (t1 - t0)), \'\'', '(t1 - stamp_ns) / (t1 - t0)), \'\'', [DN_PARTS],
+      'the pose at t interpolated with the weights of the two poses swapped'),
+    M('dn-node-odometry-frame-left', 'depth_perception/ros/depthnet_node.py',
+      'T_odom_body @ T_BASE_OPTICAL)', 'T_BASE_OPTICAL @ T_odom_body)',
+      [T + 'test_depthnet_node_derotation.py'], 'body -> optical applied on the wrong side of the odometry pose'),
+    # ------------------------------------------------------------------ boosting
+    M('boost-fit-inverted', 'depth_perception/boosting/fit.py',
+      'np.polyfit(np.asarray(source).reshape(-1), np.asarray(target).reshape(-1),',
+      'np.polyfit(np.asarray(target).reshape(-1), np.asarray(source).reshape(-1),', [BOOST],
+      'degree-1 fit of the base onto the patch instead of the patch onto the base'),
+    M('boost-blend-mask-axes-swapped', 'depth_perception/boosting/blend.py',
+      "ux = cv2.resize(u[None, :].astype(np.float32), (w, 1), interpolation=cv2.INTER_LINEAR)[0]\n"
+      "    uy = cv2.resize(u[None, :].astype(np.float32), (h, 1), interpolation=cv2.INTER_LINEAR)[0]",
+      "ux = cv2.resize(u[None, :].astype(np.float32), (h, 1), interpolation=cv2.INTER_LINEAR)[0]\n"
+      "    uy = cv2.resize(u[None, :].astype(np.float32), (w, 1), interpolation=cv2.INTER_LINEAR)[0]", [BOOST],
+      'blend mask transposed (profiles resized to the other axis)'),
+    M('boost-blend-weights-swapped', 'depth_perception/boosting/blend.py',
+      'np.multiply(region, 1 - m) + np.multiply(merged, m)', 'np.multiply(region, m) + np.multiply(merged, 1 - m)',
+      [BOOST], 'the merged patch weighted at its border, the estimate at its centre'),
+    M('boost-uint16-rounds', 'depth_perception/boosting/output.py',
+      "return _scaled(depth, 65535).astype('uint16')", "return np.round(_scaled(depth, 65535)).astype('uint16')",
+      [BOOST, T + 'test_boost_cli.py'], 'uint16 writer rounds instead of truncating like the reference'),
+    M('boost-node-relative-on-depth-image', 'depth_perception/ros/boosted_node.py',
+      "self.depth_topic = RELATIVE_TOPIC if B.is_relative(c['base']) else 'depth/image'",
+      "self.depth_topic = 'depth/image'", [BOOST_NODE], 'relative (not metric) depth published on depth/image'),
+    # ------------------------------------------------------------------ checkpoints, backends
+    M('ckpt-io-stride-check-removed', 'depth_perception/checkpoint_io.py',
+      'if not _has_own_bytes(t):', 'if False:', [CKPT_IO],
+      'tensors with zero/overlapping strides (crafted expansion) accepted'),
+    M('ckpt-io-overlap-check-off-by-one', 'depth_perception/checkpoint_io.py',
+      'if st < extent:', 'if st < extent - 1:', [CKPT_IO],
+      'a stride one element short of the smaller dimensions\' extent (overlap) accepted'),
+    M('backend-bn-kept-after-fold', 'depth_perception/backends/torch_fast.py',
+      "                setattr(mod, f'bn{i}', nn.Identity())\n", '', [BACKENDS],
+      'BatchNorm folded into the conv and still applied after it'),
+    M('backend-bn-fold-wrong-eps', 'depth_perception/backends/torch_fast.py',
+      "setattr(mod, f'conv{i}', fuse_conv_bn_eval(conv, bn))",
+      "bn.eps = 1e-3; setattr(mod, f'conv{i}', fuse_conv_bn_eval(conv, bn))", [BACKENDS],
+      'BatchNorm folded with the wrong eps (DepthNet 1e-3 on the ResNet)'),
 ]
