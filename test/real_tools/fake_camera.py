@@ -1,9 +1,11 @@
 """A stand-in camera driver for the real-tool tests: publishes rgb8 images and their
 camera_info on <prefix>/image_raw and <prefix>/camera_info for each prefix, until SIGINT/SIGTERM.
 
-    python fake_camera.py /camera /cam1 --rate 5 --width 160 --height 120
+    python fake_camera.py /camera /cam1 --rate 5 --width 160 --height 120 [--odom /odom --step-m 0.1]
 
 Frames are a textured, moving scene (so the depth network sees structure), with real stamps.
+With --odom, nav_msgs/Odometry of the camera body (odom -> camera_link) with each frame's stamp:
+a straight move of --step-m metres along x per frame, no rotation (what DepthNet needs).
 """
 from __future__ import annotations
 
@@ -33,12 +35,18 @@ def main(argv=None) -> int:
     parser.add_argument('--rate', type=float, default=5.0)
     parser.add_argument('--width', type=int, default=160)
     parser.add_argument('--height', type=int, default=120)
+    parser.add_argument('--odom', default='', help='odometry topic ("" = none)')
+    parser.add_argument('--step-m', type=float, default=0.1, help='camera travel per frame [m]')
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     rclpy.init()
     node = rclpy.create_node('fake_camera')
     pubs = [(node.create_publisher(Image, f'{p.rstrip("/")}/image_raw', 10),
              node.create_publisher(CameraInfo, f'{p.rstrip("/")}/camera_info', 10)) for p in args.prefixes]
+    odom_pub = None
+    if args.odom:
+        from nav_msgs.msg import Odometry
+        odom_pub = node.create_publisher(Odometry, args.odom, 10)
     w, h = args.width, args.height
     f = 0.9 * w
     count = [0]
@@ -46,6 +54,13 @@ def main(argv=None) -> int:
     def publish():
         stamp = node.get_clock().now().to_msg()
         data = array.array('B', frame_rgb(count[0], w, h))
+        if odom_pub is not None:   # before the image: the node need not wait for the pose
+            from nav_msgs.msg import Odometry
+            odom = Odometry()
+            odom.header.stamp, odom.header.frame_id, odom.child_frame_id = stamp, 'odom', 'camera_link'
+            odom.pose.pose.position.x = args.step_m * count[0]
+            odom.pose.pose.orientation.w = 1.0
+            odom_pub.publish(odom)
         for image_pub, info_pub in pubs:
             info = CameraInfo()
             info.header.stamp, info.header.frame_id = stamp, 'camera_optical_frame'

@@ -192,8 +192,8 @@ class RealTools:
         self._runs.append(run)
         return run
 
-    def camera(self, *prefixes: str, rate: float = 4.0) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, str(FAKE_CAMERA), *prefixes, '--rate', str(rate)],
+    def camera(self, *prefixes: str, rate: float = 4.0, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, str(FAKE_CAMERA), *prefixes, '--rate', str(rate), *extra],
                                 env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._procs.append(proc)
         return proc

@@ -353,6 +353,67 @@ class TestNodeFailure:
         assert not any('Traceback' in line for line in node_lines), '\n'.join(node_lines)
 
 
+# --- depthnet.launch.py ------------------------------------------------------------------------
+
+class TestDepthNetLaunch:
+    """Metric depth from a constant-output DepthNet checkpoint and the camera's odometry."""
+
+    @pytest.fixture(scope='class')
+    @classmethod
+    def session(cls, ros2_tools, tmp_path_factory):
+        import torch
+
+        from test_depthnet_estimator import constant_checkpoint   # no DepthNet weights ship
+        torch.set_num_threads(1)
+        # Trained at 256 px (network focal 128 px): the fake camera's 160x120, fx 144 becomes 142x107.
+        model = constant_checkpoint(tmp_path_factory.mktemp('dn_weights') / 'DepthNet_elu_bn_256.pth.tar', 15.0)
+        user = write(tmp_path_factory.mktemp('user') / 'dn_params.yaml', """\
+            depthnet_node:
+              ros__parameters:
+                output_queue_depth: 7
+                motion_wait_s: 0.5
+                motion_source: tf
+                device: cuda
+            """)
+        camera = ros2_tools.camera('/camera', extra=('--odom', '/odom', '--step-m', '0.1'))
+        run = ros2_tools.launch('depthnet.launch.py', f'params_file:={user}', f'checkpoint:={model}',
+                                'motion_source:=odometry', 'device:=cpu')
+        probe = TopicProbe(['/depth/image'])
+        try:
+            depth = probe.wait('/depth/image', 3, START_TIMEOUT, run)
+            yield run, depth
+        finally:
+            probe.close()
+            ros2_tools.stop(camera)
+            run.kill()
+
+    def test_depth_flows(self, session):
+        _, depth = session
+        encoding, width, height, finite = depth[-1]
+        assert (encoding, width, height) == ('32FC1', 160, 120)
+        assert finite > 0.5
+
+    def test_parameter_layers(self, ros2_tools, session):
+        get = lambda name: param_value(ros2_tools.param('get', '/depthnet_node', name))  # noqa: E731
+        assert get('output_queue_depth') == '7'               # the user's file over the package yaml
+        assert float(get('motion_wait_s')) == 0.5
+        assert get('motion_source') == 'odometry'             # the given argument over the user's file
+        assert get('device') == 'cpu'
+        assert float(get('nominal_displacement_m')) == 0.3    # the package yaml
+
+    def test_ctrl_c_stops_every_process_cleanly(self, session):
+        run, _ = session
+        assert_clean_exit(run, ['depthnet_node-1'], run.interrupt())
+
+
+def test_depthnet_launch_without_checkpoint_fails_in_one_line(ros2_tools):
+    run = ros2_tools.launch('depthnet.launch.py', 'device:=cpu')
+    assert run.wait(START_TIMEOUT) != 0
+    lines = [line for line in run.lines_of('depthnet_node-1') if 'cannot start' in line]
+    assert len(lines) == 1 and 'parameter checkpoint' in lines[0], run.output()
+    assert not run.leftover_pids(), run.output()
+
+
 # --- boosted_depth.launch.py -------------------------------------------------------------------
 
 def small_boost_weights(folder: Path) -> tuple[Path, Path]:
