@@ -7,9 +7,11 @@ estimator (`estimate`), extra outputs (`extra_outputs`), diagnostics counters
 (`extra_diagnostics`), frames the camera must not use (`reserved_frames`) and live
 parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (ros/run.py).
 
-Threads: the rclpy executor only converts, validates and pairs incoming messages and puts
-the newest frame into a single slot; a worker thread runs the model on the newest frame
-and publishes. Stale frames are overwritten (counted as dropped), never queued.
+Threads: the rclpy executor only checks and pairs incoming messages (frame id, intrinsics
+of that size) and puts the newest message into a single slot; a worker thread takes it,
+converts it (so a frame the slot drops is never converted), runs the model and publishes.
+Stale frames are overwritten (counted as dropped), never queued. On shutdown the worker
+abandons its frame and is joined before rclpy goes down (see ros/run.py for why).
 
 Topics (relative, remap as usual):
   in : image_raw (rgb8/bgr8/rgba8/bgra8/mono8), camera_info        [input_qos]
@@ -43,17 +45,19 @@ from .outputs import DepthOutputs, input_qos, reliable_qos
 from .pairing import IntrinsicsBySize
 
 LOG_PERIOD_S = 2.0
+STOP_TIMEOUT_S = 20.0   # join of the worker at shutdown: one frame's work at most
 # Logging goes through Logger.log(): the deprecated warn() alias makes rclpy attribute every
 # call to one call site, and throttled and unthrottled calls then collide (ValueError).
 
 
 @dataclass
 class PendingFrame:
-    rgb: np.ndarray        # [H,W,3] uint8 RGB
+    rgb: np.ndarray | None  # [H,W,3] uint8 RGB; None until the worker converts `msg`
     K: np.ndarray          # 3x3 of that image
     header: Header         # copied onto every output
     stamp_ns: int
     received_s: float      # monotonic arrival time, for the latency statistic
+    msg: Image | None = None   # the received message, converted only if the worker takes it
 
 
 class DepthNode(Node):
@@ -64,6 +68,8 @@ class DepthNode(Node):
 
     def __init__(self, node_name: str, **kwargs):
         self.worker = None   # destroy_node must work whatever point construction failed at
+        self.stopping = threading.Event()   # set at shutdown: abandon the frame, publish nothing
+        self.threads_stopped = True
         super().__init__(node_name, **kwargs)
         self._changes: dict[str, Any] = {}
         self._changes_lock = threading.Lock()
@@ -78,6 +84,7 @@ class DepthNode(Node):
         self.throttle = Throttle(LOG_PERIOD_S)
         self.health = HealthWindow()
         self.rejected = 0
+        self._rejected_in_worker = 0
         self.failed_publish = 0
         self._last_stamp_ns: int | None = None
         self._latency_s: list[float] = []
@@ -188,8 +195,7 @@ class DepthNode(Node):
         self.gaps.add(stamp_ns)
         try:
             frame_id = self._frame_id(msg)
-            rgb = C.image_to_rgb(msg)
-        except ValueError as exc:    # ConversionError is a ValueError
+        except ValueError as exc:
             self._reject('image', str(exc))
             return
         K = self.intrinsics.lookup(msg.width, msg.height)
@@ -198,11 +204,11 @@ class DepthNode(Node):
             self._reject('image', f'no camera_info of size {msg.width}x{msg.height} (have: {have})')
             return
         header = Header(stamp=msg.header.stamp, frame_id=frame_id)
-        self.worker.submit(PendingFrame(rgb, K, header, stamp_ns, time.monotonic()))
+        self.worker.submit(PendingFrame(None, K, header, stamp_ns, time.monotonic(), msg))
 
     # ----------------------------------------------------------------- worker side
     def _on_failure(self, exc: BaseException) -> None:
-        if self.context.ok():
+        if self.context.ok() and not self.stopping.is_set():
             self._log_throttled('failure', f'frame dropped, estimation failed: {type(exc).__name__}: {exc}',
                                 LoggingSeverity.ERROR)
 
@@ -213,6 +219,16 @@ class DepthNode(Node):
             self.apply_params(changes)
 
     def _process(self, frame: PendingFrame) -> None:
+        if self.stopping.is_set():
+            return
+        if frame.rgb is None:
+            try:
+                frame.rgb = C.image_to_rgb(frame.msg)
+            except ValueError as exc:    # ConversionError is a ValueError
+                self._rejected_in_worker += 1    # the worker counts it as processed
+                self._reject('image', str(exc))
+                return
+            frame.msg = None
         self._apply_pending_changes()
         if self._last_stamp_ns is not None and frame.stamp_ns < self._last_stamp_ns:
             self._log_throttled('backwards', 'image stamps went backwards: restarting the stream history')
@@ -222,6 +238,8 @@ class DepthNode(Node):
         t0 = time.perf_counter()
         result = self.estimate(frame)
         t1 = time.perf_counter()
+        if self.stopping.is_set():
+            return
         depth_m = result.depth_m
         h, w = frame.rgb.shape[:2]
         if depth_m.shape != (h, w) or np.isinf(depth_m).any():
@@ -236,12 +254,12 @@ class DepthNode(Node):
 
     def _publish(self, out: Iterable) -> None:
         for publisher, msg in out:
-            if not self.context.ok():
+            if self.stopping.is_set() or not self.context.ok():
                 return      # shutting down (Ctrl-C): the frame is abandoned quietly
             try:
                 publisher.publish(msg)
             except Exception as exc:  # noqa: BLE001 - e.g. DDS refusing, or shutdown racing us
-                if not self.context.ok():
+                if self.stopping.is_set() or not self.context.ok():
                     return
                 self.failed_publish += 1
                 self._log_throttled(f'publish-{publisher.topic_name}',
@@ -250,6 +268,7 @@ class DepthNode(Node):
     # ------------------------------------------------------------------ monitoring
     def stats(self) -> dict:
         s = self.worker.stats()
+        s['processed'] -= self._rejected_in_worker
         s['rejected'] = self.rejected
         s['publish_failures'] = self.failed_publish
         s['lost_before_node'] = self.gaps.lost
@@ -287,6 +306,10 @@ class DepthNode(Node):
         self.pub_diag.publish(msg)
 
     def destroy_node(self):
+        if getattr(self, 'stopping', None) is not None:
+            self.stopping.set()
         if getattr(self, 'worker', None) is not None:
-            self.worker.stop()
+            # Joined before the node and rclpy go away: a worker left inside torch or rcl
+            # while Python finalises aborts the process (see ros/run.py).
+            self.threads_stopped = self.worker.stop(STOP_TIMEOUT_S)
         return super().destroy_node()
