@@ -8,10 +8,11 @@ estimator (`estimate`), extra outputs (`extra_outputs`), diagnostics counters
 parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (ros/run.py).
 
 Threads: the rclpy executor only checks and pairs incoming messages (frame id, intrinsics
-of that size) and puts the newest message into a single slot; a worker thread takes it,
-converts it (so a frame the slot drops is never converted), runs the model and publishes.
-Stale frames are overwritten (counted as dropped), never queued. On shutdown the worker
-abandons its frame and is joined before rclpy goes down (see ros/run.py for why).
+of that size) and puts the newest message into a single slot; the inference thread takes
+it, converts it (so a frame the slot drops is never converted) and runs the model; the
+output thread (ros/output_stage.py) builds and publishes its messages meanwhile. Stale
+frames are overwritten (counted as dropped), never queued. On shutdown both threads abandon
+their frame and are joined before rclpy goes down (see ros/run.py for why).
 
 Topics (relative, remap as usual):
   in : image_raw (rgb8/bgr8/rgba8/bgra8/mono8), camera_info        [input_qos]
@@ -41,6 +42,7 @@ from ..latest_frame import LatestFrameWorker
 from . import conversions as C
 from .input_monitor import HealthWindow, StampGapCounter, Throttle
 from .node_params import DeclaredParams
+from .output_stage import OutputStage
 from .outputs import DepthOutputs, input_qos, reliable_qos
 from .pairing import IntrinsicsBySize
 
@@ -67,7 +69,7 @@ class DepthNode(Node):
     rules: tuple[P.Rule, ...] = P.ADAPTER_RULES
 
     def __init__(self, node_name: str, **kwargs):
-        self.worker = None   # destroy_node must work whatever point construction failed at
+        self.worker = self.output_stage = None   # destroy_node must work wherever construction failed
         self.stopping = threading.Event()   # set at shutdown: abandon the frame, publish nothing
         self.threads_stopped = True
         super().__init__(node_name, **kwargs)
@@ -84,11 +86,11 @@ class DepthNode(Node):
         self.throttle = Throttle(LOG_PERIOD_S)
         self.health = HealthWindow()
         self.rejected = 0
-        self._rejected_in_worker = 0
         self.failed_publish = 0
         self._last_stamp_ns: int | None = None
         self._latency_s: list[float] = []
-        self._inference_s = 0.0     # totals over processed frames: model vs messages + publishing
+        self._inference_s = 0.0     # totals over processed frames: model (inference thread) vs
+        # messages + publishing (output thread)
         self._output_s = 0.0
         self._stats_t0 = time.monotonic()
         self._stats_processed0 = 0
@@ -96,6 +98,7 @@ class DepthNode(Node):
         self.outputs = DepthOutputs(self, self.params)
         self.setup_method()
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
+        self.output_stage = OutputStage(self._emit, self._on_failure, name=f'{node_name}-outputs')
         self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
         qos = input_qos(self.params['input_qos'])
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, qos)
@@ -225,7 +228,6 @@ class DepthNode(Node):
             try:
                 frame.rgb = C.image_to_rgb(frame.msg)
             except ValueError as exc:    # ConversionError is a ValueError
-                self._rejected_in_worker += 1    # the worker counts it as processed
                 self._reject('image', str(exc))
                 return
             frame.msg = None
@@ -244,11 +246,19 @@ class DepthNode(Node):
         h, w = frame.rgb.shape[:2]
         if depth_m.shape != (h, w) or np.isinf(depth_m).any():
             raise RuntimeError(f'estimator returned depth {depth_m.shape} with inf for a {w}x{h} image')
-        out = self.outputs.build(frame.rgb, frame.K, depth_m, frame.header)
+        self._inference_s += t1 - t0
+        self.output_stage.put((frame, result), self.stopping)
+
+    def _emit(self, item) -> None:
+        """Output thread: build and publish one processed frame's messages."""
+        frame, result = item
+        if self.stopping.is_set():
+            return
+        t0 = time.perf_counter()
+        out = self.outputs.build(frame.rgb, frame.K, result.depth_m, frame.header)
         out += self.extra_outputs(frame, result)
         self._publish(out)
-        self._inference_s += t1 - t0
-        self._output_s += time.perf_counter() - t1
+        self._output_s += time.perf_counter() - t0
         self._latency_s.append(time.monotonic() - frame.received_s)
         del self._latency_s[:-200]  # bounded window for the statistic
 
@@ -268,7 +278,8 @@ class DepthNode(Node):
     # ------------------------------------------------------------------ monitoring
     def stats(self) -> dict:
         s = self.worker.stats()
-        s['processed'] -= self._rejected_in_worker
+        s['processed'] = self.output_stage.done      # frames whose outputs went out
+        s['failed'] += self.output_stage.failed
         s['rejected'] = self.rejected
         s['publish_failures'] = self.failed_publish
         s['lost_before_node'] = self.gaps.lost
@@ -312,4 +323,6 @@ class DepthNode(Node):
             # Joined before the node and rclpy go away: a worker left inside torch or rcl
             # while Python finalises aborts the process (see ros/run.py).
             self.threads_stopped = self.worker.stop(STOP_TIMEOUT_S)
+        if getattr(self, 'output_stage', None) is not None:
+            self.threads_stopped = self.output_stage.stop(STOP_TIMEOUT_S) and self.threads_stopped
         return super().destroy_node()
