@@ -9,7 +9,8 @@
    frames); prints output frames/s and camera->depth latency (publish of image_raw to
    arrival of depth/image, same clock) p50/p95. Target: node fps >= 0.9 x raw fps.
 3. --compare DIR: A/B in the same run: the node of this tree and the node of checkout DIR
-   (run with DIR first on PYTHONPATH), alternated --rounds times so machine load hits both.
+   (run with DIR first on PYTHONPATH), alternated --rounds times so machine load hits both;
+   each node run follows its own raw measurement, and node / raw is taken per pair.
 
 The raw loop runs in this process with OMP_WAIT_POLICY=PASSIVE (as the node sets it); node
 processes get the environment without it, so each tree's node decides for itself.
@@ -165,11 +166,11 @@ def main() -> int:
     args = parser.parse_args()
     import logging
     logging.basicConfig(level=logging.ERROR)
+    if args.compare:
+        return compare(args)
     raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
     print(f'raw estimator ({H}x{W}, {args.device}, {args.backend} {args.precision}, depth+pose): '
           f'{raw_fps:.2f} frames/s', flush=True)
-    if args.compare:
-        return compare(args, raw_fps)
     r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision)
     print(f'node end to end: {r["fps"]:.2f} frames/s ({r["received"]} depth images for {r["sent"]} '
           f'camera frames at {args.rate_hz:g} Hz; the rest dropped as stale)')
@@ -183,25 +184,28 @@ def main() -> int:
     return 0
 
 
-def compare(args, raw_fps: float) -> int:
+def compare(args) -> int:
+    """A/B: per round, each node right after a raw measurement (load drifts; ratios per pair)."""
     here = str(Path(__file__).resolve().parents[1])
     trees = {'new': here, 'old': str(Path(args.compare).resolve())}
     runs: dict[str, list[dict]] = {'new': [], 'old': []}
     for k in range(args.rounds):
         for label in (('new', 'old') if k % 2 == 0 else ('old', 'new')):
+            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
             r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label])
+            r['raw_fps'], r['ratio'] = raw, r['fps'] / raw
             runs[label].append(r)
-            print(f'round {k + 1} {label} ({trees[label]}): {r["fps"]:.2f} frames/s = {r["fps"] / raw_fps:.2f} x raw, '
-                  f'latency p50 {r["latency_p50_ms"]:.0f} / p95 {r["latency_p95_ms"]:.0f} ms, '
+            print(f'round {k + 1} {label} ({trees[label]}): raw {raw:.2f}, node {r["fps"]:.2f} frames/s = '
+                  f'{r["ratio"]:.2f} x raw, latency p50 {r["latency_p50_ms"]:.0f} / p95 {r["latency_p95_ms"]:.0f} ms, '
                   f'inference {r["inference_ms"]:.0f} + messages {r["output_ms"]:.1f} ms', flush=True)
-    print(f'| node | frames/s | node / raw | latency p50 | p95 | inference ms | messages ms |')
-    print('|---|---|---|---|---|---|---|')
-    print(f'| raw estimator | {raw_fps:.2f} | 1.00 | | | | |')
+    print('| node | raw frames/s | node frames/s | node / raw | latency p50 | p95 | inference ms | messages ms |')
+    print('|---|---|---|---|---|---|---|---|')
     for label in ('old', 'new'):
         rs = runs[label]
         mean = lambda key: float(np.mean([r[key] for r in rs]))  # noqa: E731
-        print(f'| {label} | {mean("fps"):.2f} | {mean("fps") / raw_fps:.2f} | {mean("latency_p50_ms"):.0f} ms '
-              f'| {mean("latency_p95_ms"):.0f} ms | {mean("inference_ms"):.0f} | {mean("output_ms"):.1f} |')
+        print(f'| {label} | {mean("raw_fps"):.2f} | {mean("fps"):.2f} | {mean("ratio"):.2f} '
+              f'| {mean("latency_p50_ms"):.0f} ms | {mean("latency_p95_ms"):.0f} ms '
+              f'| {mean("inference_ms"):.0f} | {mean("output_ms"):.1f} |')
     new, old = (float(np.mean([r['fps'] for r in runs[k]])) for k in ('new', 'old'))
     print(f'new / old node throughput: {new / old:.2f}')
     return 0

@@ -98,7 +98,7 @@ class DepthNode(Node):
         self.outputs = DepthOutputs(self, self.params)
         self.setup_method()
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
-        self.output_stage = OutputStage(self._emit, self._on_failure, name=f'{node_name}-outputs')
+        self.output_stage = OutputStage(self._emit, self._on_output_failure, name=f'{node_name}-outputs')
         self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
         qos = input_qos(self.params['input_qos'])
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, qos)
@@ -214,6 +214,11 @@ class DepthNode(Node):
         if self.context.ok() and not self.stopping.is_set():
             self._log_throttled('failure', f'frame dropped, estimation failed: {type(exc).__name__}: {exc}',
                                 LoggingSeverity.ERROR)
+
+    def _on_output_failure(self, exc: BaseException) -> None:
+        if self.context.ok() and not self.stopping.is_set():
+            self._log_throttled('output-failure', f'frame dropped, building its messages failed: '
+                                f'{type(exc).__name__}: {exc}', LoggingSeverity.ERROR)
 
     def _apply_pending_changes(self) -> None:
         with self._changes_lock:
