@@ -1,7 +1,8 @@
 """Benchmark: raw SC-Depth estimator throughput vs the ROS node end to end through DDS.
 
     .venv/bin/python bench/scdepth_node.py [--seconds 40] [--rate-hz 30] [--device cpu]
-        [--backend eager] [--precision fp32] [--compare /path/to/other/checkout] [--rounds 2]
+        [--backend eager] [--precision fp32] [--output-thread auto|always|never]
+        [--compare /path/to/other/checkout] [--rounds 2]
 
 1. raw: `estimator.estimate()` (depth + pose, what the node runs per frame) in a loop.
 2. node: the `scdepth_node` console script in its own process, fed by a publisher in this
@@ -63,7 +64,7 @@ def node_env(tree: str | None) -> dict:
 
 
 def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eager',
-               precision: str = 'fp32', tree: str | None = None) -> dict:
+               precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto') -> dict:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -76,6 +77,8 @@ def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eage
             '-p', f'device:={device}', '-p', 'diagnostics_period_s:=5.0', '--log-level', 'warn']
     if (backend, precision) != ('eager', 'fp32'):    # older trees have no such parameters
         cmd += ['-p', f'backend:={backend}', '-p', f'precision:={precision}']
+    if output_thread != 'auto':
+        cmd += ['-p', f'output_thread:={output_thread}']
     node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                  env=node_env(tree), cwd=tree or None)
     rclpy.init()
@@ -161,6 +164,7 @@ def main() -> int:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--backend', default='eager')
     parser.add_argument('--precision', default='fp32')
+    parser.add_argument('--output-thread', default='auto', help='node parameter output_thread (auto|always|never)')
     parser.add_argument('--compare', default='', help='another checkout whose node runs A/B against this one')
     parser.add_argument('--rounds', type=int, default=2, help='A/B rounds with --compare')
     args = parser.parse_args()
@@ -171,7 +175,8 @@ def main() -> int:
     raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
     print(f'raw estimator ({H}x{W}, {args.device}, {args.backend} {args.precision}, depth+pose): '
           f'{raw_fps:.2f} frames/s', flush=True)
-    r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision)
+    r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision,
+                   output_thread=args.output_thread)
     print(f'node end to end: {r["fps"]:.2f} frames/s ({r["received"]} depth images for {r["sent"]} '
           f'camera frames at {args.rate_hz:g} Hz; the rest dropped as stale)')
     print(f'node worker per frame: inference {r["inference_ms"]:.0f} ms + messages/publish '
@@ -193,7 +198,8 @@ def compare(args) -> int:
     for k in range(args.rounds):
         for label in (('new', 'old') if k % 2 == 0 else ('old', 'new')):
             raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
-            r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label])
+            r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label],
+                           args.output_thread if label == 'new' else 'auto')
             r['raw_fps'], r['ratio'] = raw, r['fps'] / raw
             # the same estimator's rate inside the node at the same moment (1 / its inference time)
             r['in_node_ratio'] = r['fps'] * r['inference_ms'] / 1e3

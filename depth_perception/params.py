@@ -132,6 +132,9 @@ SCDEPTH_MODEL_PARAMS: tuple[ParamSpec, ...] = (
               'fp16 on GPUs)', choices=PRECISION_CHOICES),
     ParamSpec('onnx_dir', '', "folder of exported ONNX networks for backend onnxruntime/auto "
               "(`depth-perception export --format onnx`); '' = export in memory at start", 'path'),
+    ParamSpec('output_thread', 'auto', "build and publish a frame's messages on their own thread while the "
+              "next frame is inferred: 'auto' = when the model runs on a GPU (on a CPU the thread competes "
+              "with inference for the cores), 'always', 'never' (not on/off: YAML reads those as booleans)", choices=('auto', 'always', 'never')),
 )
 
 SCDEPTH_MOTION_PARAMS: tuple[ParamSpec, ...] = (

@@ -31,6 +31,7 @@ def test_parameter_choices_are_the_backends_choices():
     ({'precision': 'int8'}, r"parameter precision: 'int8' is not one of fp32, fp16, bf16"),
     ({'backend': 1}, r'parameter backend: expected str, got int'),
     ({'onnx_dir': 'a\0b'}, r'parameter onnx_dir: not a usable file path'),
+    ({'output_thread': 'yes'}, r"parameter output_thread: 'yes' is not one of auto, always, never"),
 ])
 def test_bad_backend_values_are_refused_naming_the_parameter(values, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -116,6 +117,8 @@ def test_backend_torch_publishes_the_eager_depth_over_dds(tmp_path):
         peer.close()
         rc = node.stop(60)
     assert 'backend torch fp32 (BatchNorm folded' in node.output(), node.output()   # not eager
+    # output_thread auto on a CPU model: messages stay on the inference thread
+    assert 'messages built on the inference thread' in node.output(), node.output()
     assert depth.shape == ref.shape
     rel = np.abs(depth - ref) / np.abs(ref)
     assert rel.max() <= 1e-4, rel.max()

@@ -1,6 +1,7 @@
 """The node's output thread: every handed-over frame is handled, in order, one at a time;
 a failing frame is counted and does not stop later ones; stop() joins the thread; a producer
-waiting on a busy stage gives up once stopping is set."""
+waiting on a busy stage gives up once stopping is set. Unthreaded, items are handled on the
+caller's thread with the same counting."""
 from __future__ import annotations
 
 import threading
@@ -67,3 +68,22 @@ def test_waiting_producer_gives_up_when_stopping():
     release.set()
     assert stage.stop(10)
     assert stage.done == 2
+
+
+def test_unthreaded_stage_handles_on_the_callers_thread():
+    threads, errors = [], []
+
+    def handle(i):
+        if i == 1:
+            raise ValueError('bad')
+        threads.append(threading.current_thread())
+
+    stage = OutputStage(handle, errors.append, threaded=False)
+    stopping = threading.Event()
+    assert not stage.threaded
+    assert stage.put(0, stopping) and stage.put(1, stopping) and stage.put(2, stopping)
+    assert threads == [threading.current_thread()] * 2
+    assert stage.done == 2 and stage.failed == 1 and len(errors) == 1
+    stopping.set()
+    assert stage.put(3, stopping) is False and stage.done == 2
+    assert stage.stop(1)

@@ -49,13 +49,17 @@ def test_repeated_sigint_while_streaming_exits_zero(tmp_path):
         for attempt in range(4):
             run_dir = tmp_path / f'run{attempt}'
             run_dir.mkdir()
-            node = NodeProcess(run_dir, {**FAST, 'diagnostics_period_s': 0.3})
+            # both shutdown paths: messages on the inference thread and on the output thread
+            node = NodeProcess(run_dir, {**FAST, 'diagnostics_period_s': 0.3,
+                                         'output_thread': 'always' if attempt % 2 else 'never'})
             peer.connect(node)
             n = len(peer.get('depth/image'))
             assert wait_for(lambda: len(peer.get('depth/image')) >= n + 2, 60), node.output()
             time.sleep(0.07 * attempt)          # a different point of the frame each time
             rc = node.stop(60)
             assert_clean(rc, node.output())
+            where = 'output' if attempt % 2 else 'inference'
+            assert f'messages built on the {where} thread' in node.output(), node.output()
             assert 'ERROR' not in node.ros_log()
     finally:
         stop.set()

@@ -9,8 +9,9 @@ parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (
 
 Threads: the rclpy executor only checks and pairs incoming messages (frame id, intrinsics
 of that size) and puts the newest message into a single slot; the inference thread takes
-it, converts it (so a frame the slot drops is never converted) and runs the model; the
-output thread (ros/output_stage.py) builds and publishes its messages meanwhile. Stale
+it, converts it (so a frame the slot drops is never converted) and runs the model; its
+messages are built and published by an output thread meanwhile where that pays (model on a
+GPU; parameter output_thread), else on the inference thread (ros/output_stage.py). Stale
 frames are overwritten (counted as dropped), never queued. On shutdown both threads abandon
 their frame and are joined before rclpy goes down (see ros/run.py for why).
 
@@ -98,7 +99,8 @@ class DepthNode(Node):
         self.outputs = DepthOutputs(self, self.params)
         self.setup_method()
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
-        self.output_stage = OutputStage(self._emit, self._on_output_failure, name=f'{node_name}-outputs')
+        self.output_stage = OutputStage(self._emit, self._on_output_failure, name=f'{node_name}-outputs',
+                                        threaded=self._output_thread_pays())
         self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
         qos = input_qos(self.params['input_qos'])
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, qos)
@@ -107,7 +109,8 @@ class DepthNode(Node):
             self.create_timer(self.params['diagnostics_period_s'], self._report)
         self.get_logger().info(
             f'listening on {self.resolve_topic_name("image_raw")} + '
-            f'{self.resolve_topic_name("camera_info")} ({self.params["input_qos"]} QoS)')
+            f'{self.resolve_topic_name("camera_info")} ({self.params["input_qos"]} QoS); messages built on '
+            f'the {"output" if self.output_stage.threaded else "inference"} thread')
 
     # ------------------------------------------------------------- method hooks
     def make_estimator(self) -> DepthEstimator:
@@ -140,6 +143,14 @@ class DepthNode(Node):
         self.estimator.reset()
 
     # ---------------------------------------------------------------- set-up
+    def _output_thread_pays(self) -> bool:
+        # 'auto': only when the model runs off the CPU; on CPU the output thread competes with
+        # inference for the cores (measured: bench/README.md). Methods without the parameter: auto.
+        choice = self.params.values.get('output_thread', 'auto')
+        if choice != 'auto':
+            return choice == 'always'
+        return str(getattr(self.estimator, 'device', 'cpu')).split(':')[0] not in ('cpu', '')
+
     def _warn_transport(self) -> None:
         try:
             rmw = rclpy.utilities.get_rmw_implementation_identifier()
