@@ -64,6 +64,8 @@ setup(
         'console_scripts': [
             'depth-perception = depth_perception.cli.main:main',
             'scdepth_node = depth_perception.ros.scdepth_node:main',
+            'boosted_depth_node = depth_perception.ros.boosted_node:main',
+            'depthnet_node = depth_perception.ros.depthnet_node:main',
         ],
     },
 )

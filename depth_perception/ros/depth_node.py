@@ -7,10 +7,10 @@ estimator (`estimate`), extra outputs (`extra_outputs`), diagnostics counters
 (`extra_diagnostics`), frames the camera must not use (`reserved_frames`) and live
 parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (ros/run.py).
 
-Threads: the rclpy executor only checks and pairs incoming messages (frame id, intrinsics
-of that size) and puts the newest message into a single slot; the inference thread takes
-it, converts it (so a frame the slot drops is never converted) and runs the model; its
-messages are built and published by an output thread meanwhile where that pays (model on a
+Threads: the rclpy executor only checks and pairs incoming messages (frame id, encoding,
+size/step, intrinsics of that size; no pixel is copied) and puts the newest message into a
+single slot; the inference thread takes it, converts it (so a frame the slot drops is never
+converted) and runs the model; its messages are built and published by an output thread meanwhile where that pays (model on a
 GPU; parameter output_thread), else on the inference thread (ros/output_stage.py). Stale
 frames are overwritten (counted as dropped), never queued. On shutdown both threads abandon
 their frame and are joined before rclpy goes down (see ros/run.py for why).
@@ -40,6 +40,7 @@ from std_msgs.msg import Header
 from .. import params as P
 from ..estimators import CameraFrame, DepthEstimator, DepthResult
 from ..latest_frame import LatestFrameWorker
+from ..visualization import colorize_depth
 from . import conversions as C
 from .input_monitor import HealthWindow, StampGapCounter, Throttle
 from .node_params import DeclaredParams
@@ -68,6 +69,9 @@ class DepthNode(Node):
 
     specs: tuple[P.ParamSpec, ...] = P.ADAPTER_PARAMS
     rules: tuple[P.Rule, ...] = P.ADAPTER_RULES
+    # The main output: metres (REP 118). A method giving relative depth names another topic
+    # (e.g. depth/relative), so depth/image is never created for it.
+    depth_topic: str = 'depth/image'
 
     def __init__(self, node_name: str, **kwargs):
         self.worker = self.output_stage = None   # destroy_node must work wherever construction failed
@@ -119,8 +123,9 @@ class DepthNode(Node):
     def setup_method(self) -> None:
         """Create the method's own publishers (odometry, ...) and extra inputs (an odometry topic, ...)."""
 
-    def estimate(self, frame: PendingFrame) -> DepthResult:
-        """Run the estimator on one frame (methods with extra inputs attach them here)."""
+    def estimate(self, frame: PendingFrame) -> DepthResult | None:
+        """Run the estimator on one frame (methods with extra inputs attach them here).
+        None = nothing to publish for this frame (the method counts why, e.g. no usable pair)."""
         return self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
 
     def extra_diagnostics(self) -> dict:
@@ -141,6 +146,10 @@ class DepthNode(Node):
     def on_time_jump(self) -> None:
         """Image stamps went backwards (bag loop, sim restart): forget stream history."""
         self.estimator.reset()
+
+    def colorize(self, depth: np.ndarray) -> np.ndarray:
+        """depth/colored (rgb8, near = warm) of the main output; relative methods override."""
+        return colorize_depth(depth)
 
     # ---------------------------------------------------------------- set-up
     def _output_thread_pays(self) -> bool:
@@ -182,7 +191,14 @@ class DepthNode(Node):
         admit, suppressed = self.throttle.admit(key)
         if admit:
             more = f' ({suppressed} more since the last report)' if suppressed else ''
-            self.get_logger().log(text + more, level)
+            # One call site per severity: rclpy raises ValueError when a call site changes
+            # severity (a WARN reject then an ERROR failure), which killed the worker thread.
+            if level == LoggingSeverity.ERROR:
+                self.get_logger().log(text + more, LoggingSeverity.ERROR)
+            elif level == LoggingSeverity.WARN:
+                self.get_logger().log(text + more, LoggingSeverity.WARN)
+            else:
+                self.get_logger().log(text + more, LoggingSeverity.INFO)
 
     def _reject(self, what: str, reason: str) -> None:
         self.rejected += 1
@@ -209,7 +225,8 @@ class DepthNode(Node):
         self.gaps.add(stamp_ns)
         try:
             frame_id = self._frame_id(msg)
-        except ValueError as exc:
+            C.check_color_image(msg)     # every frame is checked; converted only if taken
+        except ValueError as exc:        # ConversionError is a ValueError
             self._reject('image', str(exc))
             return
         K = self.intrinsics.lookup(msg.width, msg.height)
@@ -256,7 +273,7 @@ class DepthNode(Node):
         t0 = time.perf_counter()
         result = self.estimate(frame)
         t1 = time.perf_counter()
-        if self.stopping.is_set():
+        if self.stopping.is_set() or result is None:   # None: the method skips this frame
             return
         depth_m = result.depth_m
         h, w = frame.rgb.shape[:2]

@@ -351,3 +351,72 @@ class TestNodeFailure:
         node_lines = run.lines_of('scdepth_node-1')
         assert any('/nonexistent/model.pt' in line for line in node_lines), node_lines
         assert not any('Traceback' in line for line in node_lines), '\n'.join(node_lines)
+
+
+# --- boosted_depth.launch.py -------------------------------------------------------------------
+
+def small_boost_weights(folder: Path) -> tuple[Path, Path]:
+    """Random-weight MiDaS v2 `model.pt` and merge net `latest_net_G.pth` in the released layouts
+    (reduced widths: the readers take sizes from the shapes); no weights ship with the package."""
+    import torch
+
+    from depth_perception.models.midas import MidasNet
+    from depth_perception.models.pix2pix_unet import UnetGenerator
+    torch.manual_seed(0)
+    midas = MidasNet(features=8, layers=(1, 1, 1, 1), groups=2, width_per_group=2, base_planes=8)
+    with torch.no_grad():
+        midas.scratch.output_conv[4].bias.fill_(0.5)
+    torch.save({'model': midas.state_dict(), 'optimizer': {}}, folder / 'model.pt')
+    torch.save(UnetGenerator(ngf=2).state_dict(), folder / 'latest_net_G.pth')
+    return folder / 'model.pt', folder / 'latest_net_G.pth'
+
+
+class TestBoostedLaunch:
+    """Relative depth flows on depth/relative and nothing claims metres on depth/image."""
+
+    @pytest.fixture(scope='class')
+    @classmethod
+    def session(cls, ros2_tools, tmp_path_factory):
+        model, merge = small_boost_weights(tmp_path_factory.mktemp('boost_weights'))
+        user = write(tmp_path_factory.mktemp('user') / 'boost_params.yaml', """\
+            boosted_depth_node:
+              ros__parameters:
+                receptive_field: 128
+                mode: Final
+            """)
+        camera = ros2_tools.camera('/camera')
+        run = ros2_tools.launch('boosted_depth.launch.py', f'params_file:={user}', f'checkpoint:={model}',
+                                f'merge_checkpoint:={merge}', 'mode:=R20', 'device:=cpu')
+        probe = TopicProbe(['/depth/relative'])
+        try:
+            relative = probe.wait('/depth/relative', 2, START_TIMEOUT, run)
+            yield run, relative
+        finally:
+            probe.close()
+            ros2_tools.stop(camera)
+            run.kill()
+
+    def test_relative_depth_flows_and_there_is_no_depth_image(self, ros2_tools, session):
+        _, relative = session
+        encoding, width, height, finite = relative[-1]
+        assert (encoding, width, height) == ('32FC1', 160, 120) and finite == 1.0
+        topics = ros2_tools.ros2('topic', 'list', '--no-daemon', '--spin-time', '3').stdout.split()
+        assert '/depth/relative' in topics and '/depth/image' not in topics, topics
+
+    def test_parameter_layers(self, ros2_tools, session):
+        assert param_value(ros2_tools.param('get', '/boosted_depth_node', 'receptive_field')) == '128'
+        assert param_value(ros2_tools.param('get', '/boosted_depth_node', 'mode')) == 'R20'
+        assert param_value(ros2_tools.param('get', '/boosted_depth_node', 'max_patches')) == '16'
+
+    def test_ctrl_c_stops_every_process_cleanly(self, session):
+        run, _ = session
+        rc = run.interrupt()
+        assert_clean_exit(run, ['boosted_depth_node-1'], rc)
+
+
+def test_boosted_launch_without_merge_weights_fails_in_one_line(ros2_tools):
+    run = ros2_tools.launch('boosted_depth.launch.py', 'device:=cpu')
+    assert run.wait(START_TIMEOUT) != 0
+    lines = [line for line in run.lines_of('boosted_depth_node-1') if 'cannot start' in line]
+    assert len(lines) == 1 and 'parameter merge_checkpoint: not set' in lines[0], run.output()
+    assert not run.leftover_pids(), run.output()
