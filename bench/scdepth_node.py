@@ -1,12 +1,20 @@
 """Benchmark: raw SC-Depth estimator throughput vs the ROS node end to end through DDS.
 
     .venv/bin/python bench/scdepth_node.py [--seconds 40] [--rate-hz 30] [--device cpu]
+        [--backend eager] [--precision fp32] [--output-thread auto|always|never]
+        [--compare /path/to/other/checkout] [--rounds 2]
 
 1. raw: `estimator.estimate()` (depth + pose, what the node runs per frame) in a loop.
 2. node: the `scdepth_node` console script in its own process, fed by a publisher in this
    process at --rate-hz (faster than the model, so the node runs flat out and drops stale
    frames); prints output frames/s and camera->depth latency (publish of image_raw to
    arrival of depth/image, same clock) p50/p95. Target: node fps >= 0.9 x raw fps.
+3. --compare DIR: A/B in the same run: the node of this tree and the node of checkout DIR
+   (run with DIR first on PYTHONPATH), alternated --rounds times so machine load hits both;
+   each node run follows its own raw measurement, and node / raw is taken per pair.
+
+The raw loop runs in this process with OMP_WAIT_POLICY=PASSIVE (as the node sets it); node
+processes get the environment without it, so each tree's node decides for itself.
 """
 from __future__ import annotations
 
@@ -24,6 +32,8 @@ from pathlib import Path
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(100, 199)))
+USER_OMP_WAIT = os.environ.get('OMP_WAIT_POLICY')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads, as in the node
 
 import numpy as np  # noqa: E402
 
@@ -31,9 +41,9 @@ H, W = 256, 320
 K = np.array([[250.0, 0, (W - 1) / 2], [0, 250.0, (H - 1) / 2], [0, 0, 1]])
 
 
-def bench_raw(device: str, frames: int) -> float:
+def bench_raw(device: str, frames: int, backend: str, precision: str) -> float:
     from depth_perception.estimators import CameraFrame, create_estimator
-    est = create_estimator('scdepth', resolution_hw=(H, W), device=device)
+    est = create_estimator('scdepth', resolution_hw=(H, W), device=device, backend=backend, precision=precision)
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(4)]
     for i in range(2):
@@ -44,7 +54,17 @@ def bench_raw(device: str, frames: int) -> float:
     return frames / (time.perf_counter() - t0)
 
 
-def bench_node(device: str, seconds: float, rate_hz: float) -> dict:
+def node_env(tree: str | None) -> dict:
+    env = dict(os.environ)
+    if USER_OMP_WAIT is None:
+        env.pop('OMP_WAIT_POLICY', None)
+    if tree:
+        env['PYTHONPATH'] = os.pathsep.join([tree, env.get('PYTHONPATH', '')])
+    return env
+
+
+def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eager',
+               precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto') -> dict:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -55,7 +75,12 @@ def bench_node(device: str, seconds: float, rate_hz: float) -> dict:
     cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'depth_perception.ros.scdepth_node']
     cmd += ['--ros-args', '-p', f'network_height:={H}', '-p', f'network_width:={W}',
             '-p', f'device:={device}', '-p', 'diagnostics_period_s:=5.0', '--log-level', 'warn']
-    node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if (backend, precision) != ('eager', 'fp32'):    # older trees have no such parameters
+        cmd += ['-p', f'backend:={backend}', '-p', f'precision:={precision}']
+    if output_thread != 'auto':
+        cmd += ['-p', f'output_thread:={output_thread}']
+    node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 env=node_env(tree), cwd=tree or None)
     rclpy.init()
     peer = rclpy.create_node('scdepth_bench_peer')
     sent_s: dict[int, float] = {}
@@ -137,12 +162,21 @@ def main() -> int:
     parser.add_argument('--rate-hz', type=float, default=30.0, help='camera rate [Hz]')
     parser.add_argument('--raw-frames', type=int, default=10, help='frames timed for the raw model')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--backend', default='eager')
+    parser.add_argument('--precision', default='fp32')
+    parser.add_argument('--output-thread', default='auto', help='node parameter output_thread (auto|always|never)')
+    parser.add_argument('--compare', default='', help='another checkout whose node runs A/B against this one')
+    parser.add_argument('--rounds', type=int, default=2, help='A/B rounds with --compare')
     args = parser.parse_args()
     import logging
     logging.basicConfig(level=logging.ERROR)
-    raw_fps = bench_raw(args.device, args.raw_frames)
-    print(f'raw estimator ({H}x{W}, {args.device}, depth+pose): {raw_fps:.2f} frames/s', flush=True)
-    r = bench_node(args.device, args.seconds, args.rate_hz)
+    if args.compare:
+        return compare(args)
+    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
+    print(f'raw estimator ({H}x{W}, {args.device}, {args.backend} {args.precision}, depth+pose): '
+          f'{raw_fps:.2f} frames/s', flush=True)
+    r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision,
+                   output_thread=args.output_thread)
     print(f'node end to end: {r["fps"]:.2f} frames/s ({r["received"]} depth images for {r["sent"]} '
           f'camera frames at {args.rate_hz:g} Hz; the rest dropped as stale)')
     print(f'node worker per frame: inference {r["inference_ms"]:.0f} ms + messages/publish '
@@ -150,8 +184,40 @@ def main() -> int:
           f'stale frames dropped (node count): {r["dropped"]:.0f}')
     print(f'camera->depth latency: p50 {r["latency_p50_ms"]:.0f} ms, p95 {r["latency_p95_ms"]:.0f} ms')
     print(f'node / raw throughput: {r["fps"] / raw_fps:.2f} (target >= 0.90; noisy when the CPU is shared)')
+    print(f'node / in-node raw (node fps x its inference time): {r["fps"] * r["inference_ms"] / 1e3:.2f}')
     print(f'node worker bound, inference / (inference + messages): '
           f'{r["inference_ms"] / (r["inference_ms"] + r["output_ms"]):.3f} (load-independent overhead check)')
+    return 0
+
+
+def compare(args) -> int:
+    """A/B: per round, each node right after a raw measurement (load drifts; ratios per pair)."""
+    here = str(Path(__file__).resolve().parents[1])
+    trees = {'new': here, 'old': str(Path(args.compare).resolve())}
+    runs: dict[str, list[dict]] = {'new': [], 'old': []}
+    for k in range(args.rounds):
+        for label in (('new', 'old') if k % 2 == 0 else ('old', 'new')):
+            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
+            r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label],
+                           args.output_thread if label == 'new' else 'auto')
+            r['raw_fps'], r['ratio'] = raw, r['fps'] / raw
+            # the same estimator's rate inside the node at the same moment (1 / its inference time)
+            r['in_node_ratio'] = r['fps'] * r['inference_ms'] / 1e3
+            runs[label].append(r)
+            print(f'round {k + 1} {label} ({trees[label]}): raw {raw:.2f}, node {r["fps"]:.2f} frames/s = '
+                  f'{r["ratio"]:.2f} x raw ({r["in_node_ratio"]:.2f} x in-node raw), latency p50 {r["latency_p50_ms"]:.0f} / p95 {r["latency_p95_ms"]:.0f} ms, '
+                  f'inference {r["inference_ms"]:.0f} + messages {r["output_ms"]:.1f} ms', flush=True)
+    print('| node | raw frames/s | node frames/s | node / raw | node / in-node raw | latency p50 | p95 '
+          '| inference ms | messages ms |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for label in ('old', 'new'):
+        rs = runs[label]
+        mean = lambda key: float(np.mean([r[key] for r in rs]))  # noqa: E731
+        print(f'| {label} | {mean("raw_fps"):.2f} | {mean("fps"):.2f} | {mean("ratio"):.2f} | {mean("in_node_ratio"):.2f} '
+              f'| {mean("latency_p50_ms"):.0f} ms | {mean("latency_p95_ms"):.0f} ms '
+              f'| {mean("inference_ms"):.0f} | {mean("output_ms"):.1f} |')
+    new, old = (float(np.mean([r['fps'] for r in runs[k]])) for k in ('new', 'old'))
+    print(f'new / old node throughput: {new / old:.2f}')
     return 0
 
 

@@ -23,6 +23,10 @@ QOS_CHOICES = ('sensor_data', 'reliable')
 MAX_FRAME_ID_CHARS = 256
 MAX_PATH_CHARS = 4096
 _FRAME_ID = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_./-]*')
+# the choices of depth_perception.backends (kept here so launch files need not import torch;
+# test_node_backend_params checks they stay equal)
+BACKEND_CHOICES = ('eager', 'torch', 'onnxruntime', 'auto')
+PRECISION_CHOICES = ('fp32', 'fp16', 'bf16')
 _DEVICE = re.compile(r'auto|cpu|cuda(:\d{1,3})?')
 
 
@@ -121,6 +125,16 @@ SCDEPTH_MODEL_PARAMS: tuple[ParamSpec, ...] = (
               range=(0.0, 1e4), live=True),
     ParamSpec('estimate_motion', True, 'run PoseResNet and publish odom and /tf'),
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
+    ParamSpec('backend', 'eager', "inference backend: 'eager' (exact fp32 reference path), 'torch' "
+              "(folded BatchNorm, channels_last), 'onnxruntime' (ONNX Runtime), 'auto' (onnxruntime when "
+              'onnx_dir is set and it runs the precision, else torch)', choices=BACKEND_CHOICES),
+    ParamSpec('precision', 'fp32', 'numeric precision of the networks (bf16 pays on CPUs with AMX, '
+              'fp16 on GPUs)', choices=PRECISION_CHOICES),
+    ParamSpec('onnx_dir', '', "folder of exported ONNX networks for backend onnxruntime/auto "
+              "(`depth-perception export --format onnx`); '' = export in memory at start", 'path'),
+    ParamSpec('output_thread', 'auto', "build and publish a frame's messages on their own thread while the "
+              "next frame is inferred: 'auto' = when the model runs on a GPU (on a CPU the thread competes "
+              "with inference for the cores), 'always', 'never' (not on/off: YAML reads those as booleans)", choices=('auto', 'always', 'never')),
 )
 
 SCDEPTH_MOTION_PARAMS: tuple[ParamSpec, ...] = (

@@ -3,3 +3,12 @@
 It converts messages to the ROS-free core's numpy objects and back, and wires parameters;
 the maths lives in the core (estimators, geometry, pointcloud, odometry).
 """
+
+import os
+
+# Every node process imports this package before torch (the estimators import it later).
+# torch's OpenMP threads busy-wait between operations by default; on a loaded robot CPU they
+# spin against the executor thread and each other, and inference throughput collapses (seen
+# in the speed work on a loaded 2-core machine). PASSIVE lets them sleep. It is read when
+# torch loads its OpenMP library, so it must be set here; a value the user exported wins.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')

@@ -64,14 +64,22 @@ def _checked_rows(msg: Image, bytes_per_pixel: int) -> np.ndarray:
     return rows[:, :w * bytes_per_pixel]
 
 
-def image_to_rgb(msg: Image) -> np.ndarray:
-    """Colour/mono image -> [H,W,3] uint8 RGB (a view where possible, else a copy)."""
+def check_color_image(msg: Image) -> np.ndarray:
+    """Check encoding, size, step and data length without converting any pixel (cheap: a node
+    checks every frame on arrival but converts only the frames its model takes);
+    returns the [H,W,C] uint8 view of the pixels."""
     enc = msg.encoding
     if enc not in COLOR_ENCODINGS:
         raise ConversionError(f'unsupported image encoding {enc!r} '
                               f'(supported: {", ".join(COLOR_ENCODINGS)})')
     channels = COLOR_ENCODINGS[enc]
-    px = _checked_rows(msg, channels).reshape(int(msg.height), int(msg.width), channels)
+    return _checked_rows(msg, channels).reshape(int(msg.height), int(msg.width), channels)
+
+
+def image_to_rgb(msg: Image) -> np.ndarray:
+    """Colour/mono image -> [H,W,3] uint8 RGB (a view where possible, else a copy)."""
+    enc = msg.encoding
+    px = check_color_image(msg)
     # Contiguous output: OpenCV rejects negative strides. rgb8 with a packed step is a view.
     if enc == 'rgb8':
         return np.ascontiguousarray(px)

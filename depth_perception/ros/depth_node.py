@@ -7,9 +7,13 @@ estimator (`estimate`), extra outputs (`extra_outputs`), diagnostics counters
 (`extra_diagnostics`), frames the camera must not use (`reserved_frames`) and live
 parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (ros/run.py).
 
-Threads: the rclpy executor only converts, validates and pairs incoming messages and puts
-the newest frame into a single slot; a worker thread runs the model on the newest frame
-and publishes. Stale frames are overwritten (counted as dropped), never queued.
+Threads: the rclpy executor only checks and pairs incoming messages (frame id, encoding,
+size/step, intrinsics of that size; no pixel is copied) and puts the newest message into a
+single slot; the inference thread takes it, converts it (so a frame the slot drops is never
+converted) and runs the model; its messages are built and published by an output thread meanwhile where that pays (model on a
+GPU; parameter output_thread), else on the inference thread (ros/output_stage.py). Stale
+frames are overwritten (counted as dropped), never queued. On shutdown both threads abandon
+their frame and are joined before rclpy goes down (see ros/run.py for why).
 
 Topics (relative, remap as usual):
   in : image_raw (rgb8/bgr8/rgba8/bgra8/mono8), camera_info        [input_qos]
@@ -40,21 +44,24 @@ from ..visualization import colorize_depth
 from . import conversions as C
 from .input_monitor import HealthWindow, StampGapCounter, Throttle
 from .node_params import DeclaredParams
+from .output_stage import OutputStage
 from .outputs import DepthOutputs, input_qos, reliable_qos
 from .pairing import IntrinsicsBySize
 
 LOG_PERIOD_S = 2.0
+STOP_TIMEOUT_S = 20.0   # join of the worker at shutdown: one frame's work at most
 # Logging goes through Logger.log(): the deprecated warn() alias makes rclpy attribute every
 # call to one call site, and throttled and unthrottled calls then collide (ValueError).
 
 
 @dataclass
 class PendingFrame:
-    rgb: np.ndarray        # [H,W,3] uint8 RGB
+    rgb: np.ndarray | None  # [H,W,3] uint8 RGB; None until the worker converts `msg`
     K: np.ndarray          # 3x3 of that image
     header: Header         # copied onto every output
     stamp_ns: int
     received_s: float      # monotonic arrival time, for the latency statistic
+    msg: Image | None = None   # the received message, converted only if the worker takes it
 
 
 class DepthNode(Node):
@@ -67,7 +74,9 @@ class DepthNode(Node):
     depth_topic: str = 'depth/image'
 
     def __init__(self, node_name: str, **kwargs):
-        self.worker = None   # destroy_node must work whatever point construction failed at
+        self.worker = self.output_stage = None   # destroy_node must work wherever construction failed
+        self.stopping = threading.Event()   # set at shutdown: abandon the frame, publish nothing
+        self.threads_stopped = True
         super().__init__(node_name, **kwargs)
         self._changes: dict[str, Any] = {}
         self._changes_lock = threading.Lock()
@@ -85,7 +94,8 @@ class DepthNode(Node):
         self.failed_publish = 0
         self._last_stamp_ns: int | None = None
         self._latency_s: list[float] = []
-        self._inference_s = 0.0     # totals over processed frames: model vs messages + publishing
+        self._inference_s = 0.0     # totals over processed frames: model (inference thread) vs
+        # messages + publishing (output thread)
         self._output_s = 0.0
         self._stats_t0 = time.monotonic()
         self._stats_processed0 = 0
@@ -93,6 +103,8 @@ class DepthNode(Node):
         self.outputs = DepthOutputs(self, self.params)
         self.setup_method()
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
+        self.output_stage = OutputStage(self._emit, self._on_output_failure, name=f'{node_name}-outputs',
+                                        threaded=self._output_thread_pays())
         self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
         qos = input_qos(self.params['input_qos'])
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, qos)
@@ -101,7 +113,8 @@ class DepthNode(Node):
             self.create_timer(self.params['diagnostics_period_s'], self._report)
         self.get_logger().info(
             f'listening on {self.resolve_topic_name("image_raw")} + '
-            f'{self.resolve_topic_name("camera_info")} ({self.params["input_qos"]} QoS)')
+            f'{self.resolve_topic_name("camera_info")} ({self.params["input_qos"]} QoS); messages built on '
+            f'the {"output" if self.output_stage.threaded else "inference"} thread')
 
     # ------------------------------------------------------------- method hooks
     def make_estimator(self) -> DepthEstimator:
@@ -139,6 +152,14 @@ class DepthNode(Node):
         return colorize_depth(depth)
 
     # ---------------------------------------------------------------- set-up
+    def _output_thread_pays(self) -> bool:
+        # 'auto': only when the model runs off the CPU; on CPU the output thread competes with
+        # inference for the cores (measured: bench/README.md). Methods without the parameter: auto.
+        choice = self.params.values.get('output_thread', 'auto')
+        if choice != 'auto':
+            return choice == 'always'
+        return str(getattr(self.estimator, 'device', 'cpu')).split(':')[0] not in ('cpu', '')
+
     def _warn_transport(self) -> None:
         try:
             rmw = rclpy.utilities.get_rmw_implementation_identifier()
@@ -204,8 +225,8 @@ class DepthNode(Node):
         self.gaps.add(stamp_ns)
         try:
             frame_id = self._frame_id(msg)
-            rgb = C.image_to_rgb(msg)
-        except ValueError as exc:    # ConversionError is a ValueError
+            C.check_color_image(msg)     # every frame is checked; converted only if taken
+        except ValueError as exc:        # ConversionError is a ValueError
             self._reject('image', str(exc))
             return
         K = self.intrinsics.lookup(msg.width, msg.height)
@@ -214,13 +235,18 @@ class DepthNode(Node):
             self._reject('image', f'no camera_info of size {msg.width}x{msg.height} (have: {have})')
             return
         header = Header(stamp=msg.header.stamp, frame_id=frame_id)
-        self.worker.submit(PendingFrame(rgb, K, header, stamp_ns, time.monotonic()))
+        self.worker.submit(PendingFrame(None, K, header, stamp_ns, time.monotonic(), msg))
 
     # ----------------------------------------------------------------- worker side
     def _on_failure(self, exc: BaseException) -> None:
-        if self.context.ok():
+        if self.context.ok() and not self.stopping.is_set():
             self._log_throttled('failure', f'frame dropped, estimation failed: {type(exc).__name__}: {exc}',
                                 LoggingSeverity.ERROR)
+
+    def _on_output_failure(self, exc: BaseException) -> None:
+        if self.context.ok() and not self.stopping.is_set():
+            self._log_throttled('output-failure', f'frame dropped, building its messages failed: '
+                                f'{type(exc).__name__}: {exc}', LoggingSeverity.ERROR)
 
     def _apply_pending_changes(self) -> None:
         with self._changes_lock:
@@ -229,6 +255,15 @@ class DepthNode(Node):
             self.apply_params(changes)
 
     def _process(self, frame: PendingFrame) -> None:
+        if self.stopping.is_set():
+            return
+        if frame.rgb is None:
+            try:
+                frame.rgb = C.image_to_rgb(frame.msg)
+            except ValueError as exc:    # ConversionError is a ValueError
+                self._reject('image', str(exc))
+                return
+            frame.msg = None
         self._apply_pending_changes()
         if self._last_stamp_ns is not None and frame.stamp_ns < self._last_stamp_ns:
             self._log_throttled('backwards', 'image stamps went backwards: restarting the stream history')
@@ -238,28 +273,36 @@ class DepthNode(Node):
         t0 = time.perf_counter()
         result = self.estimate(frame)
         t1 = time.perf_counter()
-        if result is None:
+        if self.stopping.is_set() or result is None:   # None: the method skips this frame
             return
         depth_m = result.depth_m
         h, w = frame.rgb.shape[:2]
         if depth_m.shape != (h, w) or np.isinf(depth_m).any():
             raise RuntimeError(f'estimator returned depth {depth_m.shape} with inf for a {w}x{h} image')
-        out = self.outputs.build(frame.rgb, frame.K, depth_m, frame.header)
+        self._inference_s += t1 - t0
+        self.output_stage.put((frame, result), self.stopping)
+
+    def _emit(self, item) -> None:
+        """Output thread: build and publish one processed frame's messages."""
+        frame, result = item
+        if self.stopping.is_set():
+            return
+        t0 = time.perf_counter()
+        out = self.outputs.build(frame.rgb, frame.K, result.depth_m, frame.header)
         out += self.extra_outputs(frame, result)
         self._publish(out)
-        self._inference_s += t1 - t0
-        self._output_s += time.perf_counter() - t1
+        self._output_s += time.perf_counter() - t0
         self._latency_s.append(time.monotonic() - frame.received_s)
         del self._latency_s[:-200]  # bounded window for the statistic
 
     def _publish(self, out: Iterable) -> None:
         for publisher, msg in out:
-            if not self.context.ok():
+            if self.stopping.is_set() or not self.context.ok():
                 return      # shutting down (Ctrl-C): the frame is abandoned quietly
             try:
                 publisher.publish(msg)
             except Exception as exc:  # noqa: BLE001 - e.g. DDS refusing, or shutdown racing us
-                if not self.context.ok():
+                if self.stopping.is_set() or not self.context.ok():
                     return
                 self.failed_publish += 1
                 self._log_throttled(f'publish-{publisher.topic_name}',
@@ -268,6 +311,8 @@ class DepthNode(Node):
     # ------------------------------------------------------------------ monitoring
     def stats(self) -> dict:
         s = self.worker.stats()
+        s['processed'] = self.output_stage.done      # frames whose outputs went out
+        s['failed'] += self.output_stage.failed
         s['rejected'] = self.rejected
         s['publish_failures'] = self.failed_publish
         s['lost_before_node'] = self.gaps.lost
@@ -305,6 +350,12 @@ class DepthNode(Node):
         self.pub_diag.publish(msg)
 
     def destroy_node(self):
+        if getattr(self, 'stopping', None) is not None:
+            self.stopping.set()
         if getattr(self, 'worker', None) is not None:
-            self.worker.stop()
+            # Joined before the node and rclpy go away: a worker left inside torch or rcl
+            # while Python finalises aborts the process (see ros/run.py).
+            self.threads_stopped = self.worker.stop(STOP_TIMEOUT_S)
+        if getattr(self, 'output_stage', None) is not None:
+            self.threads_stopped = self.output_stage.stop(STOP_TIMEOUT_S) and self.threads_stopped
         return super().destroy_node()

@@ -13,6 +13,7 @@ from typing import Any
 from nav_msgs.msg import Odometry
 
 from .. import params as P
+from ..backends import BackendError, backend_config
 from ..estimators import create_estimator
 from ..odometry import OdometryIntegrator, OdometryNoise
 from . import conversions as C
@@ -34,6 +35,8 @@ class SCDepthNode(DepthNode):
 
     def make_estimator(self):
         c = self.params
+        if c['onnx_dir'] and not Path(c['onnx_dir']).expanduser().is_dir():
+            raise ValueError(f"parameter onnx_dir: {c['onnx_dir']} does not exist or is not a folder")
         for name in ('checkpoint', 'pose_checkpoint'):
             if c[name] and not Path(c[name]).expanduser().is_file():
                 raise ValueError(f'parameter {name}: file {c[name]} does not exist or is not a file')
@@ -49,7 +52,11 @@ class SCDepthNode(DepthNode):
                 pose_checkpoint=str(Path(c['pose_checkpoint']).expanduser()) if c['pose_checkpoint'] else '',
                 device=c['device'], fp16=c['fp16'], resolution_hw=net_hw if all(net_hw) else None,
                 depth_scale=c['depth_scale'], min_depth_m=c['min_depth_m'], max_depth_m=c['max_depth_m'],
-                estimate_motion=c['estimate_motion'], num_threads=c['num_threads'])
+                estimate_motion=c['estimate_motion'], num_threads=c['num_threads'],
+                **backend_config(c['backend'], c['precision'],
+                                 str(Path(c['onnx_dir']).expanduser()) if c['onnx_dir'] else ''))
+        except BackendError as exc:
+            raise RuntimeError(f"parameters backend={c['backend']} precision={c['precision']}: {exc}") from exc
         except Exception as exc:
             source = c['checkpoint'] or 'the packaged default model'
             text = str(exc)

@@ -1,0 +1,125 @@
+"""Issue 13: the node chooses its inference backend by parameters (`backend`, `precision`,
+`onnx_dir`), validated like every other parameter; its entry point sets OMP_WAIT_POLICY=PASSIVE
+before torch loads (unless the user set it). Over DDS: backend torch publishes the eager
+depth within the torch fp32 tolerance (max relative error 1e-4, see test_backends)."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from depth_perception import params as P
+from test_node_harness import FAST, ROOT, NodeProcess, Peer, depth_of, wait_for
+
+
+def test_parameter_choices_are_the_backends_choices():
+    from depth_perception.backends import BACKENDS, PRECISIONS
+    assert P.BACKEND_CHOICES == BACKENDS and P.PRECISION_CHOICES == PRECISIONS
+    specs = P.SPECS_BY_NAME
+    assert specs['backend'].default == 'eager' and specs['precision'].default == 'fp32'
+    assert not (specs['backend'].live or specs['precision'].live or specs['onnx_dir'].live)
+    assert specs['onnx_dir'].unit == 'path'
+
+
+@pytest.mark.parametrize('values,pattern', [
+    ({'backend': 'fast'}, r"parameter backend: 'fast' is not one of eager, torch, onnxruntime, auto"),
+    ({'precision': 'int8'}, r"parameter precision: 'int8' is not one of fp32, fp16, bf16"),
+    ({'backend': 1}, r'parameter backend: expected str, got int'),
+    ({'onnx_dir': 'a\0b'}, r'parameter onnx_dir: not a usable file path'),
+    ({'output_thread': 'yes'}, r"parameter output_thread: 'yes' is not one of auto, always, never"),
+])
+def test_bad_backend_values_are_refused_naming_the_parameter(values, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        P.validate(values)
+
+
+PROBE = textwrap.dedent("""
+    import os, sys
+    seen = []
+    class Watch:
+        def find_spec(self, name, path=None, target=None):
+            if name == 'torch' and not seen:
+                seen.append(os.environ.get('OMP_WAIT_POLICY'))
+            return None
+    sys.meta_path.insert(0, Watch())
+    import depth_perception.ros.scdepth_node
+    print('at torch import:', seen)
+""")
+
+
+@pytest.mark.parametrize('user_value,expected', [(None, 'PASSIVE'), ('ACTIVE', 'ACTIVE')])
+def test_entry_point_sets_passive_omp_wait_before_torch_loads(user_value, expected):
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_WAIT_POLICY'}
+    if user_value:
+        env['OMP_WAIT_POLICY'] = user_value
+    out = subprocess.run([sys.executable, '-c', PROBE], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"at torch import: ['{expected}']" in out.stdout, out.stdout
+
+
+def run_to_exit(tmp_path, params):
+    node = NodeProcess(tmp_path, params)
+    try:
+        rc = node.wait(120)
+    except subprocess.TimeoutExpired:
+        node.proc.kill()
+        node.proc.wait()
+        rc = 'still running'
+    return rc, node.output()
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+@pytest.mark.parametrize('params,pattern', [
+    ({'backend': 'fast'}, r"cannot start: parameter backend: 'fast' is not one of"),
+    ({'backend': 'onnxruntime', 'precision': 'bf16'},
+     r'cannot start: parameters backend=onnxruntime precision=bf16: .*(bf16|onnxruntime)'),
+    ({'backend': 'onnxruntime', 'onnx_dir': '/nonexistent/onnx'},
+     r'cannot start: parameter onnx_dir: /nonexistent/onnx does not exist'),
+])
+def test_bad_backend_is_one_start_up_line(tmp_path, params, pattern):
+    rc, out = run_to_exit(tmp_path, {**FAST, **params})
+    assert rc == 1, out
+    assert 'Traceback' not in out, out
+    lines = [ln for ln in out.splitlines() if 'cannot start' in ln]
+    assert len(lines) == 1 and re.search(pattern, lines[0]), out
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_backend_torch_publishes_the_eager_depth_over_dds(tmp_path):
+    from depth_perception.estimators import CameraFrame, create_estimator
+    from test_node_harness import K
+
+    rgb = np.random.default_rng(5).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    eager = create_estimator('scdepth', device='cpu', resolution_hw=(FAST['network_height'], FAST['network_width']),
+                             estimate_motion=False, num_threads=1)
+    ref = eager.estimate(CameraFrame(rgb, K, 0)).depth_m
+
+    node = NodeProcess(tmp_path, {**FAST, 'backend': 'torch', 'precision': 'fp32'})
+    peer = Peer()
+    try:
+        peer.connect(node)
+        sec = 2000
+        while not peer.with_stamp('depth/image', sec):   # best effort input: resend until through
+            sec += 1
+            peer.publish(sec, pixels=rgb)
+            wait_for(lambda: peer.with_stamp('depth/image', sec), 5)
+            assert sec < 2030, node.output()
+        depth = depth_of(peer.with_stamp('depth/image', sec)[0])
+    finally:
+        peer.close()
+        rc = node.stop(60)
+    assert 'backend torch fp32 (BatchNorm folded' in node.output(), node.output()   # not eager
+    # output_thread auto on a CPU model: messages stay on the inference thread
+    assert 'messages built on the inference thread' in node.output(), node.output()
+    assert depth.shape == ref.shape
+    rel = np.abs(depth - ref) / np.abs(ref)
+    assert rel.max() <= 1e-4, rel.max()
+    assert rc == 0
