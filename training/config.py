@@ -39,6 +39,11 @@ class TrainConfig:
     # --- V2 loss weights
     rot_t_weight: float = 1.0
     rot_c_weight: float = 1.0
+    # --- supervised warm start (this project; needs GT depth/ and poses.txt, e.g. synthetic data)
+    depth_supervision_weight: float = 0.0
+    pose_supervision_weight: float = 0.0
+    supervision_rotation_weight: float = 1.0   # per radian, beside translation error in model units
+    supervision_metres_per_unit: float = 1.0   # one factor for depth AND pose: they share a scale
     # --- validation
     val_mode: str = 'depth'
     # --- V3 loss weights
@@ -110,7 +115,16 @@ class TrainConfig:
                 raise ValueError(f'{name} must be >= 1')
         if self.lr <= 0:
             raise ValueError('lr must be positive')
+        for name in ('depth_supervision_weight', 'pose_supervision_weight', 'supervision_rotation_weight'):
+            if getattr(self, name) < 0:
+                raise ValueError(f'{name} must be >= 0')
+        if self.supervision_metres_per_unit <= 0:
+            raise ValueError('supervision_metres_per_unit must be positive')
         return self
+
+    @property
+    def supervised(self) -> bool:
+        return self.depth_supervision_weight > 0 or self.pose_supervision_weight > 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
