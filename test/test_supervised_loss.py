@@ -35,6 +35,18 @@ def test_depth_loss_is_zero_for_the_truth_and_log2_for_double(metres_per_unit):
         assert float(depth_supervision_loss(gt, gt, metres_per_unit)) == pytest.approx(math.log(metres_per_unit), abs=1e-5)
 
 
+def test_depth_loss_splits_shape_and_overall_scale():
+    gt = _gt_depth(2)
+    # twice too far everywhere: no shape error, scale error log 2, weighted
+    assert float(depth_supervision_loss(2 * gt, gt, scale_weight=0.25)) == pytest.approx(0.25 * math.log(2), abs=1e-5)
+    # half the pixels e^0.1 too far, half e^-0.1 too near: right overall scale, shape error 0.1
+    factor = torch.ones_like(gt)
+    factor[..., :5] = math.exp(0.1)
+    factor[..., 5:] = math.exp(-0.1)
+    assert float(depth_supervision_loss(gt * factor, gt, scale_weight=0.25)) == pytest.approx(0.1, abs=1e-5)
+    assert float(depth_supervision_loss(gt * factor, gt, scale_weight=0.0)) == pytest.approx(0.1, abs=1e-5)
+
+
 def test_depth_loss_ignores_invalid_pixels():
     gt = _gt_depth(1)
     pred = gt.clone()

@@ -44,6 +44,7 @@ class TrainConfig:
     pose_supervision_weight: float = 0.0
     supervision_rotation_weight: float = 1.0   # per radian, beside translation error in model units
     supervision_metres_per_unit: float = 1.0   # one factor for depth AND pose: they share a scale
+    supervision_depth_scale_weight: float = 1.0  # per-image overall log-scale error, beside the shape
     # --- validation
     val_mode: str = 'depth'
     # --- V3 loss weights
@@ -115,7 +116,8 @@ class TrainConfig:
                 raise ValueError(f'{name} must be >= 1')
         if self.lr <= 0:
             raise ValueError('lr must be positive')
-        for name in ('depth_supervision_weight', 'pose_supervision_weight', 'supervision_rotation_weight'):
+        for name in ('depth_supervision_weight', 'pose_supervision_weight', 'supervision_rotation_weight',
+                     'supervision_depth_scale_weight'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0')
         if self.supervision_metres_per_unit <= 0:

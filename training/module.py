@@ -81,7 +81,8 @@ class SCDepthModule(pl.LightningModule):
             out.update(photo=pg.photo, geometry=pg.geometry)
             total = total + cfg.photo_weight * pg.photo + cfg.geometry_weight * pg.geometry
         if cfg.depth_supervision_weight > 0 and 'gt_depth_m' in batch:
-            out['depth_supervised'] = depth_supervision_loss(tgt_depth, batch['gt_depth_m'], cfg.supervision_metres_per_unit)
+            out['depth_supervised'] = depth_supervision_loss(tgt_depth, batch['gt_depth_m'], cfg.supervision_metres_per_unit,
+                                                            cfg.supervision_depth_scale_weight)
             total = total + cfg.depth_supervision_weight * out['depth_supervised']
         if cfg.pose_supervision_weight > 0 and 'gt_T_ref_tgt' in batch:
             T_gt = batch['gt_T_ref_tgt']                       # [B, n_refs, 4, 4] T_ref_tgt

@@ -4,8 +4,9 @@ Used only where ground truth exists (the synthetic engine's depth and camera pos
 losses put metres into model units with ONE factor, `metres_per_unit`, so depth and pose learn
 the same scale: that is what lets one `depth_scale` make both depth and odometry metric.
 
-- depth: mean |log(pred) - log(gt / metres_per_unit)| over pixels with gt > 0. A log error is
-  relative, so near and far pixels count alike (abs_rel is what depth is judged on).
+- depth: log errors d = log(pred) - log(gt / metres_per_unit) over pixels with gt > 0, split
+  into shape (|d - mean d|) and overall scale (|mean d|, weighted). A log error is relative, so
+  near and far pixels count alike (abs_rel is what depth is judged on).
 - pose: per pair, |t_pred - t_gt / metres_per_unit| (Euclidean, model units) plus
   `rotation_weight` x the rotation angle between R_pred and R_gt (radians).
 """
@@ -21,17 +22,31 @@ from depth_perception.geometry import pose_vec_to_T
 _EPS = 1e-12
 
 
-def depth_supervision_loss(pred_depth: torch.Tensor, gt_depth_m: torch.Tensor,
-                           metres_per_unit: float = 1.0) -> torch.Tensor:
-    """pred_depth [B,1,H,W] (model units), gt_depth_m [B,1,H,W] (metres, <= 0 or NaN = invalid)."""
+def depth_supervision_loss(pred_depth: torch.Tensor, gt_depth_m: torch.Tensor, metres_per_unit: float = 1.0,
+                           scale_weight: float = 1.0) -> torch.Tensor:
+    """pred_depth [B,1,H,W] (model units), gt_depth_m [B,1,H,W] (metres, <= 0 or NaN = invalid).
+
+    With d = log(pred) - log(gt / metres_per_unit) per valid pixel, each image scores
+    mean|d - mean(d)| (the shape, blind to the image's overall scale) + scale_weight x |mean(d)|
+    (the overall scale). A single image says little about absolute scale; a small scale_weight
+    keeps the scale anchored (so depth and pose keep one scale) without letting its noise drown
+    the shape. Images without valid GT are skipped; the mean is over the others.
+    """
     if pred_depth.shape != gt_depth_m.shape:
         raise ValueError(f'depth supervision: prediction {tuple(pred_depth.shape)} and ground truth '
                          f'{tuple(gt_depth_m.shape)} differ in shape')
     valid = torch.isfinite(gt_depth_m) & (gt_depth_m > 0)
-    if not bool(valid.any()):
+    per_image = []
+    for b in range(pred_depth.shape[0]):
+        m = valid[b]
+        if not bool(m.any()):
+            continue
+        d = pred_depth[b][m].log() - (gt_depth_m[b][m] / metres_per_unit).log()
+        mean = d.mean()
+        per_image.append((d - mean).abs().mean() + scale_weight * mean.abs())
+    if not per_image:
         return pred_depth.sum() * 0.0     # keeps the graph; nothing to learn from this batch
-    gt_units = gt_depth_m[valid] / metres_per_unit
-    return (pred_depth[valid].log() - gt_units.log()).abs().mean()
+    return torch.stack(per_image).mean()
 
 
 def rotation_angle(R_a: torch.Tensor, R_b: torch.Tensor) -> torch.Tensor:
