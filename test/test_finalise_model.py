@@ -43,3 +43,17 @@ def test_scale_gain_matches_pose_scale_to_depth_scale():
     assert scale_gain({'pose_lsq_scale_m_per_unit': 1.5, 'median_scale_ratio_m_per_unit': 0.75}) == pytest.approx(2.0)
     with pytest.raises(ValueError, match='positive'):
         apply_translation_gain(PoseResNet(), 0.0)
+
+
+def test_average_of_checkpoints_is_the_weight_mean(tmp_path):
+    torch.manual_seed(1)
+    nets = [(DispResNet(18), PoseResNet()) for _ in range(2)]
+    paths = [save_own_checkpoint(tmp_path / f'{i}.pt', d, p) for i, (d, p) in enumerate(nets)]
+    out = finalise(paths, tmp_path / 'avg.pt', half=False)
+    _, _, w = _load(out)
+    key = 'decoder.convs_pose.2.weight'
+    expected = (nets[0][1].state_dict()[key] + nets[1][1].state_dict()[key]) / 2
+    torch.testing.assert_close(w.pose_state[key], expected)
+    name = next(k for k in w.depth_state if k.endswith('running_var'))
+    expected = (nets[0][0].state_dict()[name] + nets[1][0].state_dict()[name]) / 2
+    torch.testing.assert_close(w.depth_state[name], expected)

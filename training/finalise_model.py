@@ -2,6 +2,11 @@
 
     python -m depth_perception_training.finalise_model --checkpoint runs/x/scdepth_last.pt \
         --output model.pt --calibrate-on DATA/val_scenes --half
+    python -m depth_perception_training.finalise_model --checkpoint a.pt b.pt c.pt --output avg.pt
+
+Several checkpoints of one run (e.g. the last few validations) are averaged weight by weight
+(BatchNorm statistics included): with a constant learning rate and batches of 4 the weights
+wander around a minimum, and their mean sits nearer it than any one of them.
 
 Depth and pose come from two networks, so nothing forces their scales to agree; a pose
 network trained to regress translation also shrinks it towards zero where it is unsure.
@@ -38,11 +43,33 @@ def scale_gain(summary: dict) -> float:
     return summary['pose_lsq_scale_m_per_unit'] / summary['median_scale_ratio_m_per_unit']
 
 
-def finalise(checkpoint: str | Path, output: str | Path, gain: float = 1.0, half: bool = True,
+def average_states(states: list[dict]) -> dict:
+    """Weight-by-weight mean of state dicts with the same keys (integer buffers: the first one's)."""
+    keys = set(states[0])
+    for i, st in enumerate(states[1:], 1):
+        if set(st) != keys:
+            raise ValueError(f'checkpoint {i} has different weights than checkpoint 0 '
+                             f'(differing: {sorted(keys ^ set(st))[:3]})')
+    out = {}
+    for k, v in states[0].items():
+        if v.is_floating_point():
+            out[k] = torch.stack([st[k].float() for st in states]).mean(0)
+        else:
+            out[k] = v
+    return out
+
+
+def finalise(checkpoint: str | Path | list, output: str | Path, gain: float = 1.0, half: bool = True,
              note: str = '') -> Path:
-    w = read_scdepth_checkpoint(checkpoint)
-    if w.pose_state is None:
+    paths = list(checkpoint) if isinstance(checkpoint, (list, tuple)) else [checkpoint]
+    all_w = [read_scdepth_checkpoint(p) for p in paths]
+    w = all_w[-1]
+    checkpoint = ', '.join(str(p) for p in paths)
+    if any(x.pose_state is None for x in all_w):
         raise ValueError(f'{checkpoint}: no pose network to finalise')
+    if len(all_w) > 1:
+        w.depth_state = average_states([x.depth_state for x in all_w])
+        w.pose_state = average_states([x.pose_state for x in all_w])
     depth_net = DispResNet(w.num_layers, upsample_mode=w.upsample_mode)
     pose_net = PoseResNet()
     load_strict(depth_net, w.depth_state, str(checkpoint), 'DispResNet')
@@ -63,7 +90,7 @@ def finalise(checkpoint: str | Path, output: str | Path, gain: float = 1.0, half
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--checkpoint', required=True)
+    p.add_argument('--checkpoint', required=True, nargs='+', help='one checkpoint, or several to average')
     p.add_argument('--output', required=True, type=Path)
     g = p.add_mutually_exclusive_group()
     g.add_argument('--gain', type=float, default=None, help='pose translation gain to apply')
@@ -76,7 +103,10 @@ def main(argv=None) -> int:
         gain, note = a.gain, f'gain {a.gain} given on the command line'
     elif a.calibrate_on is not None:
         from .evaluate_synthetic import evaluate
-        summary = evaluate(a.checkpoint, a.calibrate_on)['summary']
+        source = a.checkpoint[0]
+        if len(a.checkpoint) > 1:      # calibrate the average, not one of its parts
+            source = finalise(a.checkpoint, a.output.with_suffix('.uncalibrated.pt'), 1.0, False)
+        summary = evaluate(source, a.calibrate_on)['summary']
         gain = scale_gain(summary)
         note = (f"gain fitted on {a.calibrate_on}: pose scale {summary['pose_lsq_scale_m_per_unit']:.4f} / "
                 f"depth scale {summary['median_scale_ratio_m_per_unit']:.4f} m/unit")
