@@ -43,7 +43,7 @@ setup(
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
         (f'share/{PACKAGE}', ['package.xml']),
         (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
-        (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.rviz')),
+        (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.rviz') + glob('config/*.xml')),
         (f'share/{PACKAGE}/config/training/v1', glob('training/configs/v1/*.yaml')),
         (f'share/{PACKAGE}/config/training/v2', glob('training/configs/v2/*.yaml')),
         (f'share/{PACKAGE}/config/training/v3', glob('training/configs/v3/*.yaml')),
@@ -64,6 +64,8 @@ setup(
         'console_scripts': [
             'depth-perception = depth_perception.cli.main:main',
             'scdepth_node = depth_perception.ros.scdepth_node:main',
+            'boosted_depth_node = depth_perception.ros.boosted_node:main',
+            'depthnet_node = depth_perception.ros.depthnet_node:main',
         ],
     },
 )

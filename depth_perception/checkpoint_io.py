@@ -13,8 +13,10 @@ make it safe against crafted files, not only against code execution:
   together describe at most a small multiple of the file size, and floating-point values are
   finite (a NaN weight fails every frame later; here the tensor is named).
 
-With mmap the tensors stay views of the file until used, so the checks cost no copies.
-Every failure is a `CheckpointError` whose one-line message names the file and the problem.
+With mmap the tensors are views of the file while they are checked, so a refused file costs
+no allocation. A file that passes is copied into ordinary memory (each storage once, views kept):
+mapped tensors would crash the process with SIGBUS if the file were rewritten in place while they
+are alive, e.g. when a training run saves over the checkpoint it resumed from. Every failure is a `CheckpointError` whose one-line message names the file and the problem.
 """
 from __future__ import annotations
 
@@ -156,6 +158,9 @@ def _check_zip(path: Path, size: int) -> None:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CheckpointError(f'{path}: not a readable torch checkpoint (truncated or corrupt zip: {exc})') from None
+    if any(i.filename == 'constants.pkl' or i.filename.endswith('/constants.pkl') for i in infos):
+        raise CheckpointError(f'{path}: a TorchScript archive (torch.jit.save), not a checkpoint of '
+                              'weights; save the model\'s state_dict with torch.save instead')
     if not any(i.filename == 'data.pkl' or i.filename.endswith('/data.pkl') for i in infos):
         raise CheckpointError(f'{path}: a zip archive but not a torch checkpoint (no data.pkl inside)')
     compressed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED]
@@ -241,6 +246,39 @@ def check_tensors(obj, path: Path, size: int, *, check_finite: bool | str = True
                                       'refused (a diverged or damaged model)')
 
 
+MAX_NESTING = 200
+
+
+def _materialize(obj, copies: dict, path: Path, depth: int = 0):
+    """`obj` with every tensor moved off the file mapping; storages shared stay shared."""
+    if depth > MAX_NESTING:
+        raise CheckpointError(f'{path}: containers nested deeper than {MAX_NESTING} levels; refused')
+    if torch.is_tensor(obj):
+        storage = obj.untyped_storage()
+        new = copies.get(storage.data_ptr())
+        if new is None:
+            new = copies[storage.data_ptr()] = storage.clone()
+        out = torch.empty(0, dtype=obj.dtype).set_(new, obj.storage_offset(), obj.size(), obj.stride())
+        if isinstance(obj, torch.nn.Parameter):
+            out = torch.nn.Parameter(out, requires_grad=obj.requires_grad)
+        return out
+    if isinstance(obj, dict):
+        for k in list(obj):
+            obj[k] = _materialize(obj[k], copies, path, depth + 1)
+        return obj
+    if isinstance(obj, list):
+        for i, v in enumerate(obj):
+            obj[i] = _materialize(v, copies, path, depth + 1)
+        return obj
+    if isinstance(obj, tuple):
+        items = [_materialize(v, copies, path, depth + 1) for v in obj]
+        return type(obj)(*items) if hasattr(obj, '_fields') else tuple(items)
+    if isinstance(obj, argparse.Namespace):
+        for k, v in vars(obj).items():
+            setattr(obj, k, _materialize(v, copies, path, depth + 1))
+    return obj
+
+
 # --------------------------------------------------------------------------- loading
 def safe_load(path: str | Path, allowed_globals=DEFAULT_ALLOWED_GLOBALS, *,
               check_finite: bool | str = True) -> object:
@@ -271,7 +309,7 @@ def safe_load(path: str | Path, allowed_globals=DEFAULT_ALLOWED_GLOBALS, *,
         raise CheckpointError(f'{path}: not a readable torch checkpoint (truncated or corrupt: '
                               f'{_first_line(str(exc)) or type(exc).__name__})') from None
     check_tensors(obj, path, size, check_finite=check_finite)
-    return obj
+    return _materialize(obj, {}, path) if kind == 'zip' else obj
 
 
 def _first_line(text: str) -> str:

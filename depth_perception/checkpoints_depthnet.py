@@ -57,10 +57,11 @@ class DepthNetWeights:
 
 
 def read_file(path: str | Path) -> object:
-    """The one place a DepthNet file is unpickled: the package's safe loader (weights_only,
-    no extra globals: DepthNet files hold only tensors, numbers, strings and lists)."""
+    """The one place a DepthNet file is unpickled: the package's safe loader (weights_only, mmap,
+    no zero-stride or expanded tensors), its one-line errors re-raised as DepthNetCheckpointError.
+    Non-finite values are left to `load_depthnet`, which names them its own way."""
     try:
-        return safe_load(path, allowed_globals=())
+        return safe_load(Path(path), allowed_globals=(), check_finite=False)
     except CheckpointError as exc:
         raise DepthNetCheckpointError(str(exc)) from None
 

@@ -41,7 +41,7 @@ def start_nodes(context):
     if support.rviz_requested(context):
         ns = support.namespace(context)
         # The rviz config names the un-namespaced topics; follow the node into its namespace.
-        remaps = [(t, f'/{ns}{t}') for t in ('/depth/image', '/points', '/odom')] if ns else []
+        remaps = [(t, f"/{ns.strip('/')}{t}") for t in ('/depth/image', '/points', '/odom')] if ns else []
         actions.append(Node(package='rviz2', executable='rviz2', name='rviz2', output='screen',
                             namespace=support.namespace(context),
                             arguments=['-d', support.rviz_config_file()], remappings=remaps))

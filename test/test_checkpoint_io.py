@@ -199,6 +199,12 @@ def test_images_plain_pickles_and_foreign_zips_are_named(tmp_path):
         safe_load(tmp_path / 'other.zip')
 
 
+def test_torchscript_archive_is_named(tmp_path):
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(tmp_path / 'scripted.pt'))
+    with pytest.raises(CheckpointError, match=r'scripted\.pt: a TorchScript archive \(torch\.jit\.save\)'):
+        safe_load(tmp_path / 'scripted.pt')
+
+
 def test_compressed_zip_bomb_is_refused_before_loading(tmp_path):
     good = tmp_path / 'good.pt'
     torch.save({'w': torch.zeros(1 << 20)}, good)          # 4 MiB of zeros
@@ -224,3 +230,26 @@ def test_paths_that_are_not_files(tmp_path):
         read_scdepth_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match=r'nope\.ckpt: file not found$'):
         read_scdepth_checkpoint(tmp_path / 'nope.ckpt')
+
+
+def test_loaded_tensors_survive_the_file_being_rewritten_in_place(tmp_path):
+    """Checked through a file mapping, returned as ordinary memory: a run that saves over the
+    checkpoint it loaded (truncating it) must not crash with SIGBUS. In a subprocess, because
+    a SIGBUS would take pytest down with it."""
+    path = tmp_path / 'resume.pt'
+    script = textwrap.dedent(f'''
+        import torch
+        from depth_perception.checkpoint_io import safe_load
+        path = {str(path)!r}
+        w = torch.arange(1 << 20, dtype=torch.float32)
+        torch.save({{'w': w, 'view': w[::2]}}, path)
+        obj = safe_load(path)
+        with open(path, 'wb') as f:      # rewritten in place, as torch.save(obj, same_path) does
+            f.write(b'x')
+        assert torch.equal(obj['w'], w) and torch.equal(obj['view'], w[::2])
+        # views of one storage stay views of one (copied) storage
+        assert obj['view'].untyped_storage().data_ptr() == obj['w'].untyped_storage().data_ptr()
+        print('OK')
+    ''')
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == 'OK', (out.returncode, out.stderr[-500:])

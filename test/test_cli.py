@@ -85,5 +85,18 @@ def test_demo_writes_depth_clouds_trajectory_bag_and_report(tmp_path, checkpoint
     assert (out / 'output_bag' / 'metadata.yaml').exists()
     metrics = json.loads((out / 'metrics.json').read_text())
     assert metrics['depth']['frames_evaluated'] == 4
-    assert 0 < metrics['depth']['metrics']['abs_rel'] < 1
+    # The reported abs_rel, recomputed by hand from the written depth maps and the sequence's
+    # exact GT (TUM caps 0.1..10 m, median scaling, clamp, mean over images). These random
+    # weights say nothing about quality: test_end_to_end_quality.py runs the demo with the
+    # shipped model against a real bar.
+    from depth_perception.synthetic.default import default_sequence
+    seq = default_sequence()                      # the demo's bag: all 30 frames, the first 4 run
+    gt = {int(f.stamp_ns): f.depth_m for f in map(seq.render, range(4))}
+    rels = []
+    for path in depth_files:
+        g, p = gt[int(path.stem)], np.load(path)
+        ok = np.isfinite(g) & (g > 0.1) & (g < 10.0) & np.isfinite(p) & (p > 0)
+        pred = np.clip(p[ok] * np.median(g[ok]) / np.median(p[ok]), 0.1, 10.0)
+        rels.append(np.mean(np.abs(g[ok] - pred) / g[ok]))
+    assert metrics['depth']['metrics']['abs_rel'] == pytest.approx(np.mean(rels), rel=1e-5)
     assert (out / 'report.md').read_text().count('abs_rel') >= 1

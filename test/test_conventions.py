@@ -154,6 +154,8 @@ def test_evaluation_of_relative_motions_integrated_with_alignment_none():
     stamps = [i * DT_NS for i in range(len(gt))]
     m = evaluate_trajectory(stamps, gt0, stamps, integrate(rel), alignment='none')
     assert m['ate_m']['rmse'] == pytest.approx(0, abs=1e-9)
+    assert m['rpe_per_frame']['rot_deg']['max'] == pytest.approx(0, abs=1e-6)
+    assert m['ate_rot_deg']['max'] == pytest.approx(0, abs=1e-6)
     assert m['orientation_drift_deg']['max'] == pytest.approx(0, abs=1e-4)
 
 
@@ -203,3 +205,106 @@ def test_tum_file_columns_and_quaternion_order(tmp_path):
     traj = file_interface.read_tum_trajectory_file(str(path))
     np.testing.assert_allclose(traj.poses_se3[1], T, atol=1e-8)
     np.testing.assert_allclose(traj.timestamps, [1.5, 2.000000001])
+
+
+def test_tum_reader_on_a_hand_written_file(tmp_path):
+    from depth_perception.trajectory_io import read_tum
+    rot = Rotation.from_euler('xyz', [-0.2, 0.9, 0.4])
+    qx, qy, qz, qw = rot.as_quat()
+    path = tmp_path / 'gt.txt'
+    path.write_text(f'# timestamp tx ty tz qx qy qz qw\n1305031102.175304 1.25 -0.5 2.0 {qx} {qy} {qz} {qw}\n')
+    stamps, poses = read_tum(path)
+    assert stamps[0] == pytest.approx(1305031102.175304)
+    np.testing.assert_allclose(poses[0][:3, 3], [1.25, -0.5, 2.0])
+    np.testing.assert_allclose(poses[0][:3, :3], rot.as_matrix(), atol=1e-12)
+
+
+def test_odometry_poses_back_in_the_optical_world_of_evaluation():
+    """Live evaluation reads /odom (base in odom) back as T_world_cam of the optical frame with
+    world = first camera: the by-hand optical path above."""
+    from depth_perception.evaluation.offline import optical_pose_from_odom
+    for state, p, yaw in zip(run_odometry()[1:], OPTICAL_POSITIONS, OPTICAL_YAWS_DEG):
+        T = optical_pose_from_odom(state.T_odom_base)
+        np.testing.assert_allclose(T[:3, 3], p, atol=1e-9)
+        np.testing.assert_allclose(T[:3, :3], Rotation.from_euler('y', yaw, degrees=True).as_matrix(), atol=1e-9)
+
+
+@pytest.mark.parametrize('alignment', ['none', 'se3', 'sim3'])
+def test_ate_and_rpe_agree_with_evo(alignment):
+    """Our (numpy) ATE and per-frame RPE against evo's APE/RPE on a noisy, rotated, scaled copy."""
+    import copy
+
+    from evo.core import metrics
+    from evo.core.trajectory import PoseTrajectory3D
+    gt = _evo_like_gt(30)
+    rng = np.random.default_rng(4)
+    S = T_of(Rotation.from_euler('xyz', [0.3, -0.6, 0.9]), [1.0, -2.0, 0.5])
+    est = []
+    for T in gt:
+        noise = T_of(Rotation.from_rotvec(rng.normal(0, 0.02, 3)), rng.normal(0, 0.03, 3))
+        E = S @ T @ noise
+        E[:3, 3] = S[:3, :3] @ (0.7 * T[:3, 3]) + S[:3, 3] + rng.normal(0, 0.02, 3)
+        est.append(E)
+    stamps = [i * DT_NS for i in range(len(gt))]
+    ours = evaluate_trajectory(stamps, gt, stamps, est, alignment=alignment)
+    ref = PoseTrajectory3D(poses_se3=gt, timestamps=np.array(stamps) * 1e-9)
+    e = PoseTrajectory3D(poses_se3=[T.copy() for T in est], timestamps=np.array(stamps) * 1e-9)
+    if alignment != 'none':
+        e = copy.deepcopy(e)
+        e.align(ref, correct_scale=alignment == 'sim3')
+    ape = metrics.APE(metrics.PoseRelation.translation_part)
+    ape.process_data((ref, e))
+    assert ours['ate_m']['rmse'] == pytest.approx(ape.get_statistic(metrics.StatisticsType.rmse), rel=1e-6)
+    for relation, key in ((metrics.PoseRelation.translation_part, 'trans_m'),
+                          (metrics.PoseRelation.rotation_angle_deg, 'rot_deg')):
+        rpe = metrics.RPE(relation, delta=1, delta_unit=metrics.Unit.frames, all_pairs=False)
+        rpe.process_data((ref, e))
+        assert ours['rpe_per_frame'][key]['mean'] == pytest.approx(
+            rpe.get_statistic(metrics.StatisticsType.mean), rel=1e-6), key
+
+
+@pytest.mark.parametrize('sx,sy', [(2.0, 3.0), (0.5, 0.25)])
+def test_scaled_intrinsics_follow_cv2_resize_pixel_centres(sx, sy):
+    """A dot at the principal point, resized by cv2 (INTER_LINEAR up, INTER_AREA down), lands
+    with its centroid on the scaled principal point (pixel-centre convention)."""
+    import cv2
+
+    from depth_perception.geometry import scale_intrinsics
+    h, w = 64, 96
+    img = np.zeros((h, w), np.float64)
+    if sx > 1:     # a single dot at (40, 28): bilinear upsampling spreads it symmetrically
+        cx, cy = 40.0, 28.0
+        img[28, 40] = 1.0
+    else:          # an 8x4 block aligned with the area cells, centred on (43.5, 29.5)
+        cx, cy = 43.5, 29.5
+        img[28:32, 40:48] = 1.0
+    out = cv2.resize(img, (int(w * sx), int(h * sy)),
+                     interpolation=cv2.INTER_LINEAR if sx > 1 else cv2.INTER_AREA)
+    v, u = np.mgrid[0:out.shape[0], 0:out.shape[1]]
+    centroid = (float((out * u).sum() / out.sum()), float((out * v).sum() / out.sum()))
+    K = scale_intrinsics(np.array([[50.0, 0, cx], [0, 50.0, cy], [0, 0, 1]]), sx, sy)
+    np.testing.assert_allclose([K[0, 2], K[1, 2]], centroid, atol=1e-9)
+    assert (K[0, 0], K[1, 1]) == (50.0 * sx, 50.0 * sy)
+
+
+def test_kitti_segment_error_with_turns_follows_the_devkit_definition():
+    """One segment of a turning path: the devkit's error is inv(dEst) dGT over the segment
+    (dX = inv(X_first) X_last), t_err = |translation| / L, r_err = angle / L."""
+    def path(turn_rad):
+        poses, T = [np.eye(4)], np.eye(4)
+        for _ in range(8):
+            T = T @ T_of([0, turn_rad, 0], [0, 0, 0]) @ T_of([0, 0, 0], [0, 0, 0.1])
+            poses.append(T)
+        return poses
+    gt, est = path(0.1), path(0.13)
+    L = 0.45                                   # GT distance passes 0.45 m at frame 5 (0.5 m)
+    seg = kitti_segment_errors(gt, est, lengths_m=[L], step_frames=100)
+    assert seg.n_segments == 1
+    d_gt = np.linalg.inv(gt[0]) @ gt[5]
+    d_est = np.linalg.inv(est[0]) @ est[5]
+    E = np.linalg.inv(d_est) @ d_gt
+    angle = Rotation.from_matrix(E[:3, :3]).magnitude()
+    assert seg.t_err_pct == pytest.approx(100 * np.linalg.norm(E[:3, 3]) / L, rel=1e-9)
+    assert seg.r_err_deg_per_100m == pytest.approx(np.degrees(angle / L) * 100, rel=1e-6)
+    wrong = d_gt @ np.linalg.inv(d_est)         # the other side gives another number here
+    assert abs(np.linalg.norm(wrong[:3, 3]) - np.linalg.norm(E[:3, 3])) > 1e-3

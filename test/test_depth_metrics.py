@@ -69,6 +69,11 @@ def test_median_scaling_and_clamp():
     rec = ev.add(0, gt, 2 * gt)
     assert rec.ratio == pytest.approx(0.5)
     assert rec.errors['all']['abs_rel'] == pytest.approx(0.0, abs=1e-7)
+    # not proportional: the median ratio median(gt) 2 / median(pred) 4 = 0.5 is not the mean
+    # ratio 2 / 12; scaled [1, 2, 15] is clamped to [1, 2, 10]: abs_rel (7/3) / 3
+    rec = ev.add(1, gt, np.array([[2.0, 4.0, 30.0]], np.float32))
+    assert rec.ratio == pytest.approx(0.5)
+    assert rec.errors['all']['abs_rel'] == pytest.approx(7 / 9)
     # 'none': pred = 100 m everywhere is clamped to the 10 m cap before the errors
     ev2 = DepthEvaluator(get_preset('tum'), 'none')
     rec2 = ev2.add(0, gt, np.full_like(gt, 100.0))
@@ -80,10 +85,12 @@ def test_sequence_scaling_uses_one_ratio(tmp_path):
     ev = DepthEvaluator(get_preset('tum'), 'sequence', spill_dir=tmp_path)
     ev.add(0, gt, 2 * gt)     # ratio 0.5
     ev.add(1, gt, 4 * gt)     # ratio 0.25
+    ev.add(2, gt, 10 * gt)    # ratio 0.1
     s = ev.finish()
-    assert s.sequence_ratio == pytest.approx(0.375)
-    # frame 1: 0.75 gt -> abs_rel 0.25; frame 2: 1.5 gt -> abs_rel 0.5; mean over images
-    assert s.regions['all']['abs_rel'] == pytest.approx(0.375)
+    assert s.sequence_ratio == pytest.approx(0.25)   # the median; the mean would be 0.2833
+    # frame 1: 0.5 gt -> abs_rel 0.5; frame 2: gt -> 0; frame 3: 2.5 gt = [2.5, 5, 10] -> 1.5;
+    # mean over images
+    assert s.regions['all']['abs_rel'] == pytest.approx((0.5 + 0 + 1.5) / 3)
     assert list(tmp_path.iterdir()) == []          # spill files are removed
 
 

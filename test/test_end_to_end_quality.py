@@ -231,8 +231,10 @@ def test_node_over_dds_depth_is_right(truth, tmp_path):
     rclpy = pytest.importorskip('rclpy')
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from nav_msgs.msg import Odometry
     from sensor_msgs.msg import CameraInfo, Image
 
+    from depth_perception.estimators import CameraFrame, create_estimator
     from depth_perception.ros.conversions import depth_image_to_m
     frames, K, _ = truth
     stamps = sorted(frames)[::4]
@@ -245,14 +247,19 @@ def test_node_over_dds_depth_is_right(truth, tmp_path):
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     node = rclpy.create_node('quality_peer', context=ctx)
-    got, lock = {}, threading.Lock()
+    got, odom, lock = {}, {}, threading.Lock()
 
     def on_depth(msg):
         with lock:
             got[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = depth_image_to_m(msg)
 
+    def on_odom(msg):
+        with lock:
+            odom[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = msg
+
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(Image, 'depth/image', on_depth, qos)
+    node.create_subscription(Odometry, 'odom', on_odom, qos)
     pub_img = node.create_publisher(Image, 'image_raw', qos)
     pub_info = node.create_publisher(CameraInfo, 'camera_info', qos)
     ex = SingleThreadedExecutor(context=ctx)
@@ -283,6 +290,7 @@ def test_node_over_dds_depth_is_right(truth, tmp_path):
                 if wait(lambda: s in got, 20):
                     break
             assert s in got, log_path.read_text()
+        assert wait(lambda: all(s in odom for s in stamps), 10), sorted(odom)
     finally:
         ex.shutdown()
         node.destroy_node()
@@ -293,3 +301,39 @@ def test_node_over_dds_depth_is_right(truth, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
     assert_beats_constant(quality(gt_of(truth, stamps), [got[s] for s in stamps]))
+
+    # /odom is the estimator's motion chained on the right (T_odom_k = T_odom_k-1 T_prev_curr),
+    # re-expressed in the REP 103 body frame: body = B optical B^-1 with B written out here
+    # (x forward = optical z, y left = -optical x, z up = -optical y).
+    est = create_estimator('scdepth', device='cpu', num_threads=1)
+    B = np.eye(4)
+    B[:3, :3] = [[0, 0, 1], [-1, 0, 0], [0, -1, 0]]
+    T = np.eye(4)
+    for s in stamps:
+        rel = est.estimate(CameraFrame(frames[s][0], K, s)).T_prev_curr
+        if rel is not None:
+            T = T @ rel
+        expected = B @ T @ np.linalg.inv(B)
+        p, q = odom[s].pose.pose.position, odom[s].pose.pose.orientation
+        np.testing.assert_allclose([p.x, p.y, p.z], expected[:3, 3], atol=1e-5)
+        assert abs(np.dot([q.x, q.y, q.z, q.w], Rotation.from_matrix(expected[:3, :3]).as_quat())) \
+            == pytest.approx(1.0, abs=1e-6)
+    assert np.linalg.norm(T[:3, 3]) > 1e-3        # the chain moved: the check above had teeth
+
+
+def test_offline_eval_scores_the_metric_depth_it_exports(truth, bag, tmp_path):
+    """Without scaling, the reported abs_rel is that of the exported metric depth (depth_scale
+    applied), recomputed here: generic caps 0.1..100 m, clamp, mean |g - p| / g per image."""
+    from depth_perception.evaluation.config import EvalConfig
+    from depth_perception.evaluation.offline import run_offline
+    r = run_offline(EvalConfig(bag=bag, out_dir=tmp_path / 'off', device='cpu', preset='generic',
+                               scaling='none', depth_scale=3.0, max_frames=3, export_frames=True,
+                               plots=False, progress=False, output_bag=False))
+    per = {f['stamp_ns']: f['abs_rel'] for f in r['depth']['per_frame']}
+    files = sorted((tmp_path / 'off' / 'depth').glob('*.npy'))
+    assert len(files) == len(per) == 3
+    for path in files:
+        g, p = truth[0][int(path.stem)][1], np.load(path)
+        ok = np.isfinite(g) & (g > 0.1) & (g < 100.0) & np.isfinite(p) & (p > 0)
+        expected = np.mean(np.abs(g[ok] - np.clip(p[ok], 0.1, 100.0)) / g[ok])
+        assert per[int(path.stem)] == pytest.approx(expected, rel=1e-5)

@@ -1,7 +1,9 @@
 """The SC-Depth estimator behind the one interface: shapes, scale, validation."""
+import cv2
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from depth_perception.estimators import CameraFrame, InputError, create_estimator
 
@@ -28,6 +30,19 @@ def test_depth_at_input_resolution_and_motion_after_first_frame(est):
     assert r1.model_depth.shape == RES
     assert r1.T_prev_curr is None and r2.T_prev_curr.shape == (4, 4)
     assert r2.stamp_ns == 20 and np.all(np.isfinite(r1.depth_m))
+    # metric depth = network depth (depth_scale 1) resized bilinearly to the input size
+    np.testing.assert_allclose(r1.depth_m, cv2.resize(r1.model_depth, (160, 120), interpolation=cv2.INTER_LINEAR),
+                               rtol=1e-6)
+    # motion = pose_net(current, previous), as a rigid transform with R = Rx Ry Rz (scipy's
+    # intrinsic 'XYZ'); the opposite call order gives another answer
+    with torch.inference_mode():
+        xa, xb = est.preprocess(a), est.preprocess(b)
+        vec = est.pose_net(xb, xa)[0].numpy().astype(np.float64)
+        swapped = est.pose_net(xa, xb)[0].numpy().astype(np.float64)
+    assert np.abs(vec - swapped).max() > 1e-4
+    np.testing.assert_allclose(r2.T_prev_curr[:3, 3], vec[:3], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(r2.T_prev_curr[:3, :3], Rotation.from_euler('XYZ', vec[3:]).as_matrix(), atol=1e-6)
+    np.testing.assert_allclose(r2.T_prev_curr[3], [0, 0, 0, 1])
     est.reset()
     assert est.estimate(CameraFrame(a)).T_prev_curr is None
 

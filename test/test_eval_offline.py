@@ -150,8 +150,30 @@ def test_sevenscenes_gt_as_prediction():
 @pytest.mark.slow
 def test_sevenscenes_offline_model(tmp_path):
     bag = shared_fixture(SEVEN)
-    r = run_offline(_cfg(bag, tmp_path / 'r', max_frames=4, resolution_hw=(256, 320)))
+    r = run_offline(_cfg(bag, tmp_path / 'r', max_frames=4, resolution_hw=(256, 320), export_frames=True))
     assert r['frames']['evaluated'] == 4 and r['frames']['not_evaluated'] == 46
-    m = r['depth']['metrics']
-    assert 0 < m['abs_rel'] < 1 and 0 <= m['a1'] <= 1
+    # The reported numbers, recomputed by hand from the exported depth and the bag's GT: TUM
+    # caps 0.1..10 m, median scaling, clamp, mean |g - p| / g per image, then over images.
+    from scipy.stats import spearmanr
+    gt = {}
+    with BagReader(bag) as b:
+        for topic, _, msg in b.messages(['/camera/depth/image_raw']):
+            gt[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = image_to_depth_m(msg, topic)
+    per = {f['stamp_ns']: f for f in r['depth']['per_frame']}
+    rels, rhos = [], []
+    for path in sorted((tmp_path / 'r' / 'depth').glob('*.npy')):
+        g = gt[int(path.stem)]
+        p = np.load(path)
+        ok = np.isfinite(g) & (g > 0.1) & (g < 10.0) & np.isfinite(p) & (p > 0)
+        pred = np.clip(p[ok] * np.median(g[ok]) / np.median(p[ok]), 0.1, 10.0)
+        rels.append(np.mean(np.abs(g[ok] - pred) / g[ok]))
+        assert per[int(path.stem)]['abs_rel'] == pytest.approx(rels[-1], rel=1e-5)
+        rhos.append(spearmanr(g[ok], p[ok]).correlation)
+    assert len(rels) == 4
+    assert r['depth']['metrics']['abs_rel'] == pytest.approx(np.mean(rels), rel=1e-5)
+    # The synthetic-trained model is weak on real 7-Scenes: measured abs_rel 0.249-0.270 per
+    # frame, no better than a constant (0.247-0.252), but it does rank depth (Spearman
+    # 0.36-0.43; a constant has none). Quality is held to a real bar on the synthetic GT in
+    # test_end_to_end_quality.py.
+    assert min(rhos) > 0.3, rhos
     assert r['trajectory']['association']['matched'] == 4

@@ -3,6 +3,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from depth_perception import geometry as g
 
@@ -10,10 +11,9 @@ from depth_perception import geometry as g
 def test_euler_convention_is_rx_ry_rz():
     rx, ry, rz = 0.1, -0.2, 0.3
     R = g.euler_xyz_to_matrix_np(rx, ry, rz)
-    Rx = g.euler_xyz_to_matrix_np(rx, 0, 0)
-    Ry = g.euler_xyz_to_matrix_np(0, ry, 0)
-    Rz = g.euler_xyz_to_matrix_np(0, 0, rz)
-    np.testing.assert_allclose(R, Rx @ Ry @ Rz)
+    # R = Rx @ Ry @ Rz is scipy's intrinsic 'XYZ' sequence (third-party answer)
+    np.testing.assert_allclose(R, Rotation.from_euler('XYZ', [rx, ry, rz]).as_matrix(), atol=1e-12)
+    assert not np.allclose(R, Rotation.from_euler('xyz', [rx, ry, rz]).as_matrix(), atol=1e-3)
     # small rotation about z turns x towards y (right-handed)
     assert g.euler_xyz_to_matrix_np(0, 0, 0.1)[1, 0] > 0
     vec = torch.tensor([[0.5, -1.0, 2.0, rx, ry, rz]], dtype=torch.float64)
@@ -27,6 +27,9 @@ def test_quaternion_round_trip_and_sign():
         q = g.quaternion_xyzw_from_matrix(R)
         assert q[3] >= 0 and abs(np.linalg.norm(q) - 1) < 1e-12
         np.testing.assert_allclose(g.matrix_from_quaternion_xyzw(q), R, atol=1e-9)
+        ref = Rotation.from_matrix(R).as_quat()          # scipy: x, y, z, w
+        np.testing.assert_allclose(q, ref if ref[3] >= 0 else -ref, atol=1e-9)
+        np.testing.assert_allclose(g.matrix_from_quaternion_xyzw(ref), R, atol=1e-9)
     np.testing.assert_allclose(g.quaternion_xyzw_from_matrix(np.eye(3)), [0, 0, 0, 1])
 
 
@@ -41,7 +44,12 @@ def test_optical_forward_motion_is_body_forward():
     np.testing.assert_allclose(T_body[:3, 3], [1.0, 0.0, 0.0], atol=1e-12)
     # panning right in the image (rotation about optical -y... i.e. yaw left about body z)
     T_opt = g.make_T(g.euler_xyz_to_matrix_np(0, -0.1, 0), np.zeros(3))
-    assert g.T_body_from_optical(T_opt)[1, 0] > 0
+    # -0.1 rad about optical +y (down) is +0.1 rad of yaw about body +z (up): a left turn
+    np.testing.assert_allclose(g.T_body_from_optical(T_opt)[:3, :3],
+                               Rotation.from_euler('z', 0.1).as_matrix(), atol=1e-12)
+    # image down (optical +y) is body -z, image right (optical +x) body -y
+    np.testing.assert_allclose(g.T_body_from_optical(g.make_T(np.eye(3), [0.5, 2.0, 0]))[:3, 3],
+                               [0, -0.5, -2.0], atol=1e-12)
 
 
 def test_scale_intrinsics_matches_cv2_resize():

@@ -94,12 +94,17 @@ def test_yaml_keys_and_param_specs_match_both_ways():
 
 
 def test_every_config_yaml_belongs_to_a_known_node():
+    from depth_perception import boosted_params as B
+    from depth_perception import params_depthnet as PD
+    other_nodes = {'boosted_depth.yaml': (B.NODE_NAME, set(B.SPECS_BY_NAME)),
+                   'depthnet.yaml': (PD.NODE_NAME, {s.name for s in PD.DEPTHNET_NODE_PARAMS})}
     for path in (ROOT / 'config').glob('*.yaml'):
+        node, names = other_nodes.get(path.name, (P.NODE_NAME, set(P.SPECS_BY_NAME)))
         data = yaml.safe_load(path.read_text())
         for node_name, section in data.items():
             # `/**` (any node, any namespace) is how the shipped files are keyed (issue 9 #11)
-            assert node_name in ('/**', P.NODE_NAME), f'{path.name}: unknown node {node_name}'
-            assert set(section['ros__parameters']) <= set(P.SPECS_BY_NAME)
+            assert node_name in ('/**', node), f'{path.name}: unknown node {node_name}'
+            assert set(section['ros__parameters']) <= names
 
 
 def test_package_parameters_apply_under_any_namespace():

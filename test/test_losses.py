@@ -71,6 +71,15 @@ def test_ground_truth_depth_and_pose_give_near_zero_loss(scene):
     out = _loss(scene)
     assert out.photo.item() < 0.02
     assert out.geometry.item() < 0.005
+    # Min-optimize keeps the better direction per pixel and could hide a wrong backward warp:
+    # without it, both directions must be right on their own.
+    both = _loss(scene, opts=LossOptions(min_optimize=False))
+    assert both.photo.item() < 0.02
+    assert both.geometry.item() < 0.01
+    swapped = photo_and_geometry_loss(scene['imgs']['tgt'], [scene['imgs']['prev'], scene['imgs']['next']],
+                                      scene['depths']['tgt'], [scene['depths']['prev'], scene['depths']['next']],
+                                      scene['poses'], scene['poses'], scene['K'], LossOptions(min_optimize=False))
+    assert swapped.photo.item() > 2 * both.photo.item() + 0.02     # backward warped with the forward motion
 
 
 def test_wrong_depth_or_pose_gives_clearly_larger_loss(scene):

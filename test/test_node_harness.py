@@ -201,3 +201,35 @@ def depth_of(msg: Image) -> np.ndarray:
 
 __all__ = ['FAST', 'FRAME', 'H', 'K', 'W', 'NodeProcess', 'Peer', 'ROOT', 'depth_of', 'node_command',
            'qos_profile_sensor_data', 'wait_for']
+
+
+def publish_stream(width: int, height: int, rate_hz: float, count: int, wait_s: float = 60.0) -> None:
+    """Camera-driver stand-in (run as its own process, see __main__): sensor-data QoS, like
+    camera drivers, so Fast DDS transport settings of THIS process decide what arrives."""
+    rclpy.init()
+    node = rclpy.create_node('fake_camera')
+    pub_img = node.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
+    pub_info = node.create_publisher(CameraInfo, 'camera_info', qos_profile_sensor_data)
+    assert wait_for(lambda: pub_img.get_subscription_count() > 0, wait_s), 'no subscriber'
+    time.sleep(2.0)
+    f = 0.8 * width
+    info = CameraInfo(width=width, height=height, k=[f, 0.0, (width - 1) / 2, 0.0, f, (height - 1) / 2, 0.0, 0.0, 1.0])
+    data = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8).tobytes()
+    period_ns = int(1e9 / rate_hz)
+    t0 = time.monotonic()
+    for i in range(count):
+        img = Image(height=height, width=width, encoding='rgb8', step=width * 3)
+        img.header.stamp.sec, img.header.stamp.nanosec = divmod(10**9 + i * period_ns, 10**9)
+        img.header.frame_id = info.header.frame_id = FRAME
+        info.header.stamp = img.header.stamp
+        img.data = data
+        pub_info.publish(info)
+        pub_img.publish(img)
+        time.sleep(max(0.0, t0 + (i + 1) / rate_hz - time.monotonic()))
+    time.sleep(1.0)
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+if __name__ == '__main__':   # python test/test_node_harness.py WIDTH HEIGHT RATE_HZ COUNT
+    publish_stream(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))

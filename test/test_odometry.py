@@ -35,15 +35,22 @@ def test_integration_drives_a_square():
     stamp = 0
     state = odo.update(None, stamp)
     np.testing.assert_allclose(state.T_odom_base, np.eye(4))
+    # A first pure left turn (facing odom +y) makes the steps non-commuting with the start:
+    # composing on the wrong side would drive the square of the unturned robot instead.
+    stamp += 500_000_000
+    odo.update(make_T(rot_y(-np.pi / 2), np.zeros(3)), stamp)
     corners = []
     for _ in range(4):
         stamp += 500_000_000
         state = odo.update(step, stamp)
         corners.append(state.T_odom_base[:2, 3].copy())
-    np.testing.assert_allclose(corners, [[1, 0], [1, 1], [0, 1], [0, 0]], atol=1e-9)
-    np.testing.assert_allclose(state.T_odom_base[:3, :3], np.eye(3), atol=1e-9)
-    # twist in the child frame: 1 m per 0.5 s forward, turning left
-    assert np.isclose(np.linalg.norm(state.linear_velocity_mps), 2.0)
+    np.testing.assert_allclose(corners, [[0, 1], [-1, 1], [-1, 0], [0, 0]], atol=1e-9)
+    yaw = np.pi / 2   # one extra left turn overall
+    np.testing.assert_allclose(state.T_odom_base[:3, :3], [[np.cos(yaw), -np.sin(yaw), 0],
+                                                           [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]], atol=1e-9)
+    # twist in the child frame: the 1 m forward of the previous frame is -y of the new frame
+    # (turned left by 90 deg), over 0.5 s; turning left at pi rad/s
+    np.testing.assert_allclose(state.linear_velocity_mps, [0, -2.0, 0], atol=1e-9)
     np.testing.assert_allclose(state.angular_velocity_radps, [0, 0, np.pi], atol=1e-9)
 
 
@@ -58,11 +65,12 @@ def test_pure_forward_twist():
 def test_covariance_grows_with_distance_and_reflects_scale_uncertainty():
     odo = OdometryIntegrator(OdometryNoise(scale_rel_sigma=0.5, drift_rel_sigma=0.0))
     c0 = odo.update(None, 0).pose_covariance
-    s = odo.update(make_T(np.eye(3), [0, 0, 2.0]), 1)
+    s = odo.update(make_T(np.eye(3), [0, 0, 2.0]), 1_000_000_000)
     assert np.allclose(s.pose_covariance[0, 0], 1.0 + 1e-6)  # (0.5 * 2 m)^2
     assert c0[0, 0] < s.pose_covariance[0, 0]
     assert np.all(np.linalg.eigvalsh(s.pose_covariance) > 0)
-    assert s.twist_covariance.shape == (6, 6)
+    # 2 m in 1 s: linear variance (0.5 * 2 m/s)^2 + floor, no rotation: the angular floor
+    np.testing.assert_allclose(s.twist_covariance, np.diag([1.0 + 1e-6] * 3 + [1e-6] * 3), rtol=1e-12)
 
 
 def test_reset_and_bad_motion():

@@ -85,3 +85,11 @@ def test_wheel_declares_the_test_extra(wheel):
     assert 'Provides-Extra: test' in meta
     assert any(line.startswith('Requires-Dist: pytest') and 'extra == "test"' in line
                for line in meta.splitlines()), meta
+
+
+def test_colcon_test_runs_the_fast_suite_without_launch_testing_plugins():
+    """colcon.pkg: `colcon test` = the suite without slow tests; the launch_testing pytest
+    plugins (on PYTHONPATH in a ROS shell) are unused here and fail to load under pytest >= 9."""
+    args = yaml.safe_load((REPO_ROOT / 'colcon.pkg').read_text())['pytest-args']
+    assert args[args.index('-m') + 1] == 'not slow'
+    assert {'no:launch_testing', 'no:launch_ros'} <= set(args)

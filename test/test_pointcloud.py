@@ -79,3 +79,25 @@ def test_ply_round_trip_drops_invalid_points(tmp_path):
     np.testing.assert_array_equal(back_cols, cols[[0, 2]])
     assert (tmp_path / 'c.ply').read_bytes().startswith(b'ply\nformat binary_little_endian 1.0\n')
     assert write_ply(tmp_path / 'n.ply', pts) == 2 and read_ply(tmp_path / 'n.ply')[1] is None
+
+
+@pytest.mark.parametrize('K', [
+    np.array([[1e-300, 0, 2.0], [0, 40.0, 1.5], [0, 0, 1]]),
+    np.array([[50.0, 0, 1e300], [0, 40.0, 1.5], [0, 0, 1]]),
+    np.array([[1e-30, 0, -3e38], [0, 1e-30, 3e38], [0, 0, 1]]),
+])
+@pytest.mark.parametrize('organized', [True, False])
+def test_absurd_intrinsics_never_give_non_finite_points_or_numpy_warnings(K, organized):
+    import warnings
+    depth = np.full((4, 5), 3e38, np.float32)
+    depth[0, 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                  # a numpy RuntimeWarning fails the test
+        points, _ = depth_to_cloud(depth, K, organized=organized)
+        cloud = pack_cloud(points)
+    pts = points.reshape(-1, 3)
+    finite = np.isfinite(pts)
+    assert (finite.all(1) | ~finite.any(1)).all()        # each point all-finite or all-NaN
+    assert not np.isinf(pts).any()
+    if not organized:
+        assert finite.all() and cloud.is_dense

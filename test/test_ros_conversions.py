@@ -125,3 +125,42 @@ def test_odometry_and_tf_messages():
     np.testing.assert_allclose(matrix_from_quaternion_xyzw([r.x, r.y, r.z, r.w]), T[:3, :3], atol=1e-12)
     assert (tf.header.frame_id, tf.child_frame_id, tf.transform.translation.z) == ('a', 'b', 3.0)
     assert len(C.tf_message([tf]).transforms) == 1
+
+
+def info_msg(w, h, k):
+    return CameraInfo(width=w, height=h, k=[float(v) for v in np.ravel(k)])
+
+
+@pytest.mark.parametrize('k,field', [
+    ([1e-300, 0, 320, 0, 500, 240, 0, 0, 1], 'fx'),
+    ([500, 0, 1e300, 0, 500, 240, 0, 0, 1], 'cx'),
+    ([500, 0, 320, 0, 1e7, 240, 0, 0, 1], 'fy'),
+    ([500, 0, 320, 0, 500, -481, 0, 0, 1], 'cy'),
+    ([500, 1e4, 320, 0, 500, 240, 0, 0, 1], 'skew'),
+    ([500, 0, 320, 3, 500, 240, 0, 0, 1], 'pinhole'),
+])
+def test_intrinsics_are_checked_against_the_image_size(k, field):
+    with pytest.raises(C.ConversionError, match=field):
+        C.camera_info_to_K(info_msg(640, 480, k))
+
+
+def test_plausible_intrinsics_pass_including_wide_narrow_and_off_centre():
+    for k in ([0.7, 0, 320, 0, 0.7, 240, 0, 0, 1],          # 179.9 deg wide: fx > W/1000
+              [6e5, 0, 320, 0, 4.5e5, 240, 0, 0, 1],         # telephoto, fx < 1000 W
+              [500, 0, -600, 0, 500, 900, 0, 0, 1]):         # crop: principal point off the image
+        np.testing.assert_array_equal(C.camera_info_to_K(info_msg(640, 480, k)), np.reshape(k, (3, 3)))
+
+
+@pytest.mark.parametrize('w,h,ok', [(16384, 1, True), (16385, 1, False), (8192, 8192, True),
+                                    (8192, 8193, False), (2147483648, 65536, False)])
+def test_size_limits_apply_to_images_and_camera_info(w, h, ok):
+    info = info_msg(w, h, [0.5 * w, 0, w / 2, 0, 0.5 * w, h / 2, 0, 0, 1])
+    img = Image(width=w, height=h, encoding='rgb8', step=3 * w)     # no pixel data: checked first
+    if ok:
+        C.camera_info_to_K(info)
+        with pytest.raises(C.ConversionError, match='data size'):
+            C.image_to_rgb(img)
+    else:
+        for call, msg in ((C.camera_info_to_K, info), (C.image_to_rgb, img)):
+            with pytest.raises(C.ConversionError, match='exceeds 16384 px per side or 64 Mpx'):
+                call(msg)

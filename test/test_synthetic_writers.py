@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import cv2
@@ -123,10 +122,8 @@ def test_engine_bag_reads_back(tmp_path, storage):
         np.testing.assert_array_equal(decode_image(mask) == 255, frame.dynamic_mask)
 
 
-def test_default_sequence_bag_is_fast_and_cached(tmp_path):
-    start = time.perf_counter()
+def test_default_sequence_bag_is_cached(tmp_path):
     path = default_sequence_bag(cache_dir=tmp_path)
-    assert time.perf_counter() - start < 10.0
     assert (path / 'metadata.yaml').is_file() and (path / f'{path.name}.mcap').is_file()
     mtime = (path / 'metadata.yaml').stat().st_mtime_ns
     assert default_sequence_bag(cache_dir=tmp_path) == path

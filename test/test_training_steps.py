@@ -148,6 +148,16 @@ def tiny_batch(n=2, hw=(64, 64)):
     return {'tgt': torch.stack(tgts), 'refs': torch.stack(refs), 'K': Kt, 'pseudo_depth': torch.stack(pseudo)}
 
 
+# Distinct weights, so a term weighted with another term's weight shows in the total.
+WEIGHTS = {'photo_weight': 0.9, 'geometry_weight': 0.5, 'smooth_weight': 0.2, 'rot_t_weight': 0.7,
+           'rot_c_weight': 1.3, 'normal_matching_weight': 0.3, 'mask_rank_weight': 0.15,
+           'normal_rank_weight': 0.25}
+TERM_WEIGHT = {'photo': 'photo_weight', 'geometry': 'geometry_weight', 'smooth': 'smooth_weight',
+               'rot_triplet': 'rot_t_weight', 'rot_consistency': 'rot_c_weight',
+               'normal_matching': 'normal_matching_weight', 'mask_ranking': 'mask_rank_weight',
+               'normal_ranking': 'normal_rank_weight'}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('version,terms', [
     ('v1', {'photo', 'geometry', 'smooth'}),
@@ -157,7 +167,7 @@ def tiny_batch(n=2, hw=(64, 64)):
 def test_training_steps_run_and_decrease_the_loss(version, terms):
     torch.manual_seed(0)
     cfg = load_config(None, [], dataset_name='synthetic', img_height=64, img_width=64,
-                      image_log_every_n_steps=0, model_version=version, lr=2e-4)
+                      image_log_every_n_steps=0, model_version=version, lr=2e-4, **WEIGHTS)
     module = SCDepthModule(cfg.to_dict())
     assert (module.rectify_net is not None) == (version == 'v2')
     opt = module.configure_optimizers()
@@ -173,6 +183,8 @@ def test_training_steps_run_and_decrease_the_loss(version, terms):
         losses['total'].backward()
         opt.step()
         totals.append(losses['total'].item())
+        # the total is the configured weighting of its terms (all weights distinct here)
+        assert totals[-1] == pytest.approx(sum(WEIGHTS[TERM_WEIGHT[k]] * losses[k].item() for k in terms), rel=1e-5)
     assert totals[-1] < totals[0], totals
     # every network that takes part in the loss received a gradient
     nets = [module.depth_net, module.pose_net] + ([module.rectify_net] if version == 'v2' else [])

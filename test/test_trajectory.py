@@ -32,19 +32,33 @@ def test_association_tolerance_and_one_to_one():
 
 
 def test_integrate_chains_relative_motion():
+    turn = make_T(_Rz(np.pi / 2), [0, 0, 0])
+    forward = make_T(np.eye(3), [1, 0, 0])
+    poses = integrate([None, turn, forward])     # different steps: the order matters
+    np.testing.assert_allclose(poses[0], np.eye(4))
+    np.testing.assert_allclose(poses[2][:3, 3], [0, 1, 0], atol=1e-12)   # turn left, then forward along +y
+    np.testing.assert_allclose(poses[2][:3, :3], _Rz(np.pi / 2), atol=1e-12)
     step = make_T(_Rz(np.pi / 2), [1, 0, 0])
     poses = integrate([None, step, step])
-    np.testing.assert_allclose(poses[0], np.eye(4))
     np.testing.assert_allclose(poses[2][:3, 3], [1, 1, 0], atol=1e-12)   # forward, turn left, forward
     np.testing.assert_allclose(poses[2][:3, :3], _Rz(np.pi), atol=1e-12)
 
 
-def test_gt_against_itself_is_zero():
+def test_shifted_copy_known_ate_per_alignment():
+    """The GT moved by a fixed world offset d: ATE is |d| without alignment, 0 with se3/sim3;
+    relative motions are unchanged, so RPE is 0 in every case."""
     gt = _wiggly_gt()
     stamps = [i * 33_000_000 for i in range(len(gt))]
-    for alignment in ('none', 'se3', 'sim3'):
-        m = evaluate_trajectory(stamps, gt, stamps, gt, alignment=alignment)
-        assert m['ate_m']['rmse'] == pytest.approx(0, abs=1e-9)
+    d = np.array([0.3, -0.4, 1.2])                   # |d| = 1.3
+    est = []
+    for T in gt:
+        E = T.copy()
+        E[:3, 3] += d
+        est.append(E)
+    for alignment, ate in (('none', 1.3), ('se3', 0.0), ('sim3', 0.0)):
+        m = evaluate_trajectory(stamps, gt, stamps, est, alignment=alignment)
+        assert m['ate_m']['rmse'] == pytest.approx(ate, abs=1e-9), alignment
+        assert m['ate_m']['std'] == pytest.approx(0, abs=1e-9)
         assert m['rpe_per_frame']['trans_m']['rmse'] == pytest.approx(0, abs=1e-9)
         assert m['association']['matched'] == len(gt)
 

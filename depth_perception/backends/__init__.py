@@ -6,7 +6,8 @@
   disparity head, inference mode; CUDA graphs on CUDA.
 - `onnxruntime`: ONNX exports of DispResNet and PoseResNet run by ONNX Runtime (CPU, or its
   CUDA/TensorRT providers when installed).
-- `auto`: `onnxruntime` when ONNX files are configured, else `torch`.
+- `auto`: `onnxruntime` when ONNX files are configured and ONNX Runtime can run the requested
+  precision there (CPU: fp32 only), else `torch`.
 
 Precision is `fp32`, `fp16` or `bf16` (bf16 pays on CPUs with AMX/AVX512-BF16; fp16 on GPUs).
 """
@@ -26,12 +27,14 @@ def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def resolve_backend(name: str, onnx_dir: str = '') -> str:
+def resolve_backend(name: str, onnx_dir: str = '', precision: str = 'fp32',
+                    device_type: str = 'cpu') -> str:
     """The concrete backend `name` stands for ('auto' picks one)."""
     check_choice('backend', name, BACKENDS)
     if name != 'auto':
         return name
-    if onnx_dir:
+    # ORT's CPU kernels are fp32; reduced precision on CPU is torch's (bf16 on AMX)
+    if onnx_dir and (precision == 'fp32' or device_type == 'cuda'):
         try:
             import onnxruntime  # noqa: F401
             return 'onnxruntime'
@@ -48,7 +51,7 @@ def make_backend(name: str, precision: str, depth_net: torch.nn.Module,
     The nets must be in eval mode, fp32, on `device`; backends never modify them.
     """
     check_choice('precision', precision, PRECISIONS)
-    name = resolve_backend(name, onnx_dir)
+    name = resolve_backend(name, onnx_dir, precision, device.type)
     if name == 'eager':
         from .eager import EagerBackend
         return EagerBackend(depth_net, pose_net, device, precision)

@@ -51,17 +51,21 @@ class LocalResult:
     target_hw: tuple[int, int]
     merge_scale: float                   # merge resolution / target resolution
     patches: list = field(default_factory=list)   # dicts in processing order
+    skipped: int = 0                     # selected patches left out by the budget
 
 
 def local_boost(rgb: np.ndarray, whole: np.ndarray, base, net, resolution: int, factor: float,
                 max_res: float = np.inf, output_resolution: bool = True,
-                pix2pixsize: int = PIX2PIX_SIZE, on_patch=None, batch_size: int = 1) -> LocalResult:
+                pix2pixsize: int = PIX2PIX_SIZE, on_patch=None, batch_size: int = 1,
+                budget=None) -> LocalResult:
     """Refine `whole` (the [S,S] double estimate) patch by patch; rgb: float RGB at input size.
 
     batch_size > 1 runs that many patches through the networks together. This is exact: every
     patch is merged against the estimate as it was before any patch, so patches depend on
     each other only through the blending, which stays sequential in the reference's order.
     on_patch(index, patch_info, patch_estimate) is called after each patch (saving, budgets).
+    budget (a `budget.PatchBudget`) stops before the next batch once spent; the patches done
+    are the first ones of the unbudgeted run, blended identically.
     """
     rf = base.receptive_field
     th, tw = target_size(rgb.shape[0], rgb.shape[1], resolution, factor, max_res)
@@ -80,8 +84,13 @@ def local_boost(rgb: np.ndarray, whole: np.ndarray, base, net, resolution: int, 
             work.append((index, patch, (x, y, w, h)))
     infos = []
     step = max(1, int(batch_size))
-    for start in range(0, len(work), step):
-        chunk = work[start:start + step]
+    start = 0
+    while start < len(work):
+        room = step if budget is None else min(step, budget.room(len(infos)))
+        if room <= 0:
+            break
+        chunk = work[start:start + room]
+        start += room
         crops = [work_rgb[y:y + h, x:x + w] for _, _, (x, y, w, h) in chunk]
         bases_crop = [base_est[y:y + h, x:x + w] for _, _, (x, y, w, h) in chunk]
         estimates = double_estimate_batch(crops, base, net, rf, 2 * rf, pix2pixsize)
@@ -100,4 +109,4 @@ def local_boost(rgb: np.ndarray, whole: np.ndarray, base, net, resolution: int, 
             infos.append(info)
             if on_patch is not None:
                 on_patch(index, info, estimate)
-    return LocalResult(updated, (th, tw), float(scale), infos)
+    return LocalResult(updated, (th, tw), float(scale), infos, len(work) - len(infos))

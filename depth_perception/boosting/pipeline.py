@@ -49,6 +49,7 @@ class BoostResult:
     target_hw: tuple[int, int] | None = None
     merge_scale: float | None = None
     patches: list = field(default_factory=list)
+    patches_skipped: int = 0          # selected but left out by the budget (Final)
     singles: dict = field(default_factory=dict)   # whole-image single estimates
     timings_s: dict = field(default_factory=dict)
 
@@ -69,8 +70,11 @@ def to_float_rgb(rgb_u8: np.ndarray) -> np.ndarray:
 
 
 def boost(rgb_u8: np.ndarray, base, net, config: BoostConfig | None = None,
-          on_patch=None) -> BoostResult:
-    """Boosted relative depth of one uint8 RGB image with `base` and merge net `net`."""
+          on_patch=None, budget=None) -> BoostResult:
+    """Boosted relative depth of one uint8 RGB image with `base` and merge net `net`.
+
+    budget: a `budget.PatchBudget` bounding the patches of Final (None: all of them).
+    """
     cfg = config or BoostConfig()
     rgb = to_float_rgb(rgb_u8)
     h, w = rgb.shape[:2]
@@ -92,10 +96,10 @@ def boost(rgb_u8: np.ndarray, base, net, config: BoostConfig | None = None,
         if cfg.max_res >= search.resolution:   # else: no local boosting (max_res < R20)
             local = local_boost(rgb, whole, base, net, search.resolution, result.factor,
                                 cfg.max_res, cfg.output_resolution, cfg.pix2pixsize, on_patch,
-                                cfg.batch_size)
+                                cfg.batch_size, budget)
             estimate = local.estimate
             result.target_hw, result.merge_scale = local.target_hw, local.merge_scale
-            result.patches = local.patches
+            result.patches, result.patches_skipped = local.patches, local.skipped
         result.timings_s['local_boosting'] = time.perf_counter() - t2
     if cfg.output_resolution:
         estimate = cv2.resize(estimate, (w, h), interpolation=cv2.INTER_CUBIC)

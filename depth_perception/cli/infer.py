@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ..estimators import CameraFrame, create_estimator
 from ..image_io import list_images, read_rgb
-from .common import add_model_arguments, model_options
+from .common import add_model_arguments, model_options, resolution_option
 
 NAME = 'infer'
 HELP = ('Write OUTPUT/depth/<stem>.npy (float32 network depth, model units) and '
@@ -28,6 +28,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    resolution_option(args)        # '256x320' -> (256, 320), or one error line
     if args.method == 'depthnet':  # pairs of frames, not single images
         from .infer_depthnet import run as run_depthnet
         return run_depthnet(args)
@@ -40,18 +41,21 @@ def run(args) -> int:
         (args.output / 'vis').mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in tqdm(images, desc='infer', unit='img'):
+        # One bad image is reported by name and skipped; the batch goes on and the exit code
+        # says at the end that something was skipped.
         try:
             rgb = read_rgb(path)
-        except ValueError as exc:
-            log.error('%s', exc)
+            result = estimator.estimate(CameraFrame(rgb))
+        except ValueError as exc:      # includes the estimator's InputError
+            text = str(exc)
+            log.error('%s', text if text.startswith(str(path)) else f'{path}: {text}')
             failed += 1
             continue
-        result = estimator.estimate(CameraFrame(rgb))
         depth = result.model_depth.astype(np.float32)
         np.save(args.output / 'depth' / f'{path.stem}.npy', depth)
         if not args.no_vis:
             vis_rgb = colorize_depth(depth)
             cv2.imwrite(str(args.output / 'vis' / f'{path.stem}.png'), vis_rgb[..., ::-1])
     log.info('wrote %d depth maps to %s%s', len(images) - failed, args.output,
-             f' ({failed} unreadable images skipped)' if failed else '')
+             f' ({failed} of {len(images)} images skipped, named above)' if failed else '')
     return 1 if failed else 0

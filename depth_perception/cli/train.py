@@ -7,11 +7,13 @@ import sys
 NAME = 'train'
 HELP = ('Train SC-Depth V1/V2/V3 on videos in the SC-Depth dataset layout, or DepthNet on Still Box '
         '(configs with method: depthnet). '
-        'Example: depth-perception train --config training/configs/v1/nyu.yaml dataset_dir=/data/nyu lr=2e-4')
+        'Example: depth-perception train --config v1/nyu dataset_dir=/data/nyu lr=2e-4')
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument('--config', required=True, help='YAML config (training/configs/v{1,2,3}/*.yaml)')
+    parser.add_argument('--config', required=True,
+                        help='YAML config file, or the short name of a shipped one: v{1,2,3}/<dataset> '
+                             '(e.g. v1/nyu, v3/kitti_raw, depthnet/64; found in the installed package)')
     parser.add_argument('overrides', nargs='*', metavar='KEY=VALUE',
                         help='config overrides, values parsed as YAML (e.g. batch_size=8 no_ssim=true)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
@@ -20,8 +22,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from depth_perception_training.config import resolve_config
     from depth_perception_training.depthnet.config import is_depthnet_config
-    if is_depthnet_config(args.config):  # `method: depthnet` in the YAML
+    # a path as given, or a shipped config by short name (v1/nyu, depthnet/64), installed or not
+    args.config = str(resolve_config(args.config))
+    try:
+        depthnet = is_depthnet_config(args.config)   # `method: depthnet` in the YAML
+    except Exception:  # noqa: BLE001 - unreadable YAML: load_config below says why, in one line
+        depthnet = False
+    if depthnet:
         from depth_perception_training.depthnet.run import run_cli
         return run_cli(args)
     from depth_perception_training.config import load_config

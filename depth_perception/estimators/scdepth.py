@@ -195,4 +195,5 @@ class SCDepthEstimator(DepthEstimator):
     def describe(self) -> str:
         h, w = self.resolution_hw
         return (f'SC-Depth DispResNet-{self.depth_net.num_layers} at {h}x{w} on {self.device} '
-                f'({self.weights_description}); backend {self.backend.describe()}; depth_scale {self.config.depth_scale} m/unit')
+                f'({self.weights_description}); backend {self.backend.describe()}; '
+                f'depth_scale {self.config.depth_scale} m/unit')

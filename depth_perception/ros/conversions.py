@@ -30,7 +30,7 @@ DEPTH_ENCODINGS = {'32FC1': np.float32, '16UC1': np.uint16}
 # before anything is allocated (a camera_info claiming 2^31 x 2^16 would otherwise pass).
 MAX_IMAGE_SIDE_PX = 16384
 MAX_IMAGE_PIXELS = 64 * 1024 * 1024
-# Focal lengths from 1/1000 to 1000 image widths cover 179.9 deg fisheyes to 0.06 deg
+# Focal lengths from 1/1000 to 1000 times the larger image side cover 179.9 deg fisheyes to 0.06 deg
 # telephotos; the principal point may lie off the image (crops) but within one image size.
 FOCAL_PER_SIZE_RANGE = (1e-3, 1e3)
 
@@ -131,7 +131,7 @@ def camera_info_to_K(msg: CameraInfo) -> np.ndarray:
         raise ConversionError(f'camera_info K is not a pinhole matrix: {K.ravel().tolist()}')
     w, h = int(msg.width), int(msg.height)
     lo, hi = FOCAL_PER_SIZE_RANGE
-    for name, value, size in (('fx', K[0, 0], w), ('fy', K[1, 1], h)):
+    for name, value, size in (('fx', K[0, 0], max(w, h)), ('fy', K[1, 1], max(w, h))):
         if not lo * size <= value <= hi * size:
             raise ConversionError(f'camera_info {name} = {value:g} px is implausible for a {w}x{h} image '
                                   f'(allowed {lo * size:g} .. {hi * size:g})')

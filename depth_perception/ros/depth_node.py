@@ -1,8 +1,11 @@
 """The one ROS 2 adapter of every depth method: image_raw + camera_info -> depth outputs.
 
 A method's node subclasses `DepthNode` and supplies its estimator (`make_estimator`), its
-parameter table and rules, and optionally extra outputs (`extra_outputs`), frames the camera
-must not use (`reserved_frames`) and live parameter handling (`apply_params`).
+parameter table and rules (`specs`, `rules`, built from params.ADAPTER_PARAMS/ADAPTER_RULES),
+and optionally: extra inputs and publishers (`setup_method`), how a frame reaches the
+estimator (`estimate`), extra outputs (`extra_outputs`), diagnostics counters
+(`extra_diagnostics`), frames the camera must not use (`reserved_frames`) and live
+parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (ros/run.py).
 
 Threads: the rclpy executor only converts, validates and pairs incoming messages and puts
 the newest frame into a single slot; a worker thread runs the model on the newest frame
@@ -33,6 +36,7 @@ from std_msgs.msg import Header
 from .. import params as P
 from ..estimators import CameraFrame, DepthEstimator, DepthResult
 from ..latest_frame import LatestFrameWorker
+from ..visualization import colorize_depth
 from . import conversions as C
 from .input_monitor import HealthWindow, StampGapCounter, Throttle
 from .node_params import DeclaredParams
@@ -58,6 +62,9 @@ class DepthNode(Node):
 
     specs: tuple[P.ParamSpec, ...] = P.ADAPTER_PARAMS
     rules: tuple[P.Rule, ...] = P.ADAPTER_RULES
+    # The main output: metres (REP 118). A method giving relative depth names another topic
+    # (e.g. depth/relative), so depth/image is never created for it.
+    depth_topic: str = 'depth/image'
 
     def __init__(self, node_name: str, **kwargs):
         self.worker = None   # destroy_node must work whatever point construction failed at
@@ -84,7 +91,7 @@ class DepthNode(Node):
         self._stats_processed0 = 0
 
         self.outputs = DepthOutputs(self, self.params)
-        self.setup_method_outputs()
+        self.setup_method()
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', reliable_qos(10))
         self.worker = LatestFrameWorker(self._process, name=f'{node_name}-inference', on_error=self._on_failure)
         qos = input_qos(self.params['input_qos'])
@@ -100,8 +107,17 @@ class DepthNode(Node):
     def make_estimator(self) -> DepthEstimator:
         raise NotImplementedError
 
-    def setup_method_outputs(self) -> None:
-        """Create the method's own publishers (odometry, ...)."""
+    def setup_method(self) -> None:
+        """Create the method's own publishers (odometry, ...) and extra inputs (an odometry topic, ...)."""
+
+    def estimate(self, frame: PendingFrame) -> DepthResult | None:
+        """Run the estimator on one frame (methods with extra inputs attach them here).
+        None = nothing to publish for this frame (the method counts why, e.g. no usable pair)."""
+        return self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+
+    def extra_diagnostics(self) -> dict:
+        """Method counters for /diagnostics (e.g. pairs used / skipped and why)."""
+        return {}
 
     def extra_outputs(self, frame: PendingFrame, result: DepthResult) -> list:
         """[(publisher, message)] of the method's own outputs for this frame."""
@@ -117,6 +133,10 @@ class DepthNode(Node):
     def on_time_jump(self) -> None:
         """Image stamps went backwards (bag loop, sim restart): forget stream history."""
         self.estimator.reset()
+
+    def colorize(self, depth: np.ndarray) -> np.ndarray:
+        """depth/colored (rgb8, near = warm) of the main output; relative methods override."""
+        return colorize_depth(depth)
 
     # ---------------------------------------------------------------- set-up
     def _warn_transport(self) -> None:
@@ -150,7 +170,14 @@ class DepthNode(Node):
         admit, suppressed = self.throttle.admit(key)
         if admit:
             more = f' ({suppressed} more since the last report)' if suppressed else ''
-            self.get_logger().log(text + more, level)
+            # One call site per severity: rclpy raises ValueError when a call site changes
+            # severity (a WARN reject then an ERROR failure), which killed the worker thread.
+            if level == LoggingSeverity.ERROR:
+                self.get_logger().log(text + more, LoggingSeverity.ERROR)
+            elif level == LoggingSeverity.WARN:
+                self.get_logger().log(text + more, LoggingSeverity.WARN)
+            else:
+                self.get_logger().log(text + more, LoggingSeverity.INFO)
 
     def _reject(self, what: str, reason: str) -> None:
         self.rejected += 1
@@ -209,8 +236,10 @@ class DepthNode(Node):
         self._last_stamp_ns = frame.stamp_ns
 
         t0 = time.perf_counter()
-        result = self.estimator.estimate(CameraFrame(frame.rgb, frame.K, frame.stamp_ns))
+        result = self.estimate(frame)
         t1 = time.perf_counter()
+        if result is None:
+            return
         depth_m = result.depth_m
         h, w = frame.rgb.shape[:2]
         if depth_m.shape != (h, w) or np.isinf(depth_m).any():
@@ -249,6 +278,7 @@ class DepthNode(Node):
         s['output_ms_mean'] = 1e3 * self._output_s / n
         lat = np.asarray(self._latency_s[-200:])
         s['latency_p50_ms'] = float(np.percentile(lat, 50) * 1e3) if lat.size else float('nan')
+        s.update(self.extra_diagnostics())
         return s
 
     def _report(self) -> None:

@@ -93,27 +93,29 @@ def _wildcard_params_file(values: dict) -> str:
 
 def layered_parameters(context, settings: dict, argument_types: dict[str, type]) -> tuple[list, list]:
     """(the node's `parameters=` list in the order of the module docstring, temporary files)."""
-    layers: list = [package_params_file()]
-    temp_files = []
-    if settings:
-        temp_files.append(_wildcard_params_file(settings))
-        layers.append(temp_files[-1])
     user_file = argument(context, 'params_file')
     if user_file is not None:
         user_file = os.path.abspath(os.path.expanduser(user_file))
         if not os.path.isfile(user_file):
             # launch_ros would only warn and start the node without the user's values.
             raise FileNotFoundError(f'params_file:={user_file}: no such file')
+    arguments = given_arguments(context, argument_types)   # may refuse a value: before writing files
+    layers: list = [package_params_file()]
+    temp_files = []
+    if settings:
+        temp_files.append(_wildcard_params_file(settings))
+        layers.append(temp_files[-1])
+    if user_file is not None:
         layers.append(user_file)
-    arguments = given_arguments(context, argument_types)
     if arguments:
         layers.append(arguments)
     return layers, temp_files
 
 
-def namespace(context) -> str | None:
-    text = argument(context, 'namespace')
-    return None if text is None else text.strip('/') or None
+def namespace(context) -> str:
+    """The namespace argument; '' (not None) also when not given: launch_ros then knows the
+    node's full name and keys the given-arguments dict by it instead of by `/**`."""
+    return argument(context, 'namespace') or ''
 
 
 def rviz_requested(context) -> bool:

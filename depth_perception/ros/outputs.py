@@ -14,7 +14,6 @@ from std_msgs.msg import Header
 
 from ..odometry import T_BASE_OPTICAL
 from ..pointcloud import depth_to_cloud, pack_cloud
-from ..visualization import colorize_depth
 from . import conversions as C
 
 
@@ -44,7 +43,7 @@ class DepthOutputs:
     def __init__(self, node: Node, params):
         self.node, self.params = node, params
         self.qos = reliable_qos(params['output_queue_depth'])
-        self.depth = node.create_publisher(Image, 'depth/image', self.qos)
+        self.depth = node.create_publisher(Image, node.depth_topic, self.qos)
         self.info = node.create_publisher(CameraInfo, 'depth/camera_info', self.qos)
         self.optional: dict[str, list] = {}
         self.tf_static = None
@@ -71,7 +70,7 @@ class DepthOutputs:
         depth_msg = C.depth_m_to_image(depth_m, header)
         out = [(self.depth, depth_msg), (self.info, C.make_camera_info(header, w, h, K))]
         if pubs := self._on('colored'):
-            out.append((pubs[0], C.rgb_to_image(colorize_depth(depth_m), header)))
+            out.append((pubs[0], C.rgb_to_image(self.node.colorize(depth_m), header)))
         if pubs := self._on('points'):
             points, colors = depth_to_cloud(depth_m, K, rgb if p['points_color'] else None,
                                             organized=p['points_organized'], stride=p['points_stride'])

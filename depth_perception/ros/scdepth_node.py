@@ -59,7 +59,7 @@ class SCDepthNode(DepthNode):
             c['odom_scale_sigma'], c['odom_drift_sigma'], c['odom_rotation_drift_sigma']))
         return estimator
 
-    def setup_method_outputs(self) -> None:
+    def setup_method(self) -> None:
         if self.params['estimate_motion']:
             self.pub_odom = self.create_publisher(Odometry, 'odom', self.outputs.qos)
         self.refresh_method_outputs()

@@ -3,12 +3,18 @@
     seq = make_sequence(SequenceConfig(scene='indoor', frames=30, seed=3))
     for frame in seq:            # Frame(rgb, depth_m, dynamic_mask, object_id, T_world_cam, stamp_ns)
         ...
+    for seq in SequenceStream(config, seeds=range(1000)):   # many: built one at a time
+        ...
 Everything is a pure function of the config (seeded), so output files are reproducible.
+Configs are validated before anything is built: impossible values (NaN, a 180 deg field of
+view, 0 Hz...) raise SequenceConfigError naming the field.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Iterator
+from typing import Iterable, Iterator
+
+import math
 
 import numpy as np
 
@@ -28,6 +34,37 @@ SCENE_DEFAULTS = {
 }
 
 
+# Sane bounds: beyond them a request is a typo or an attack, not a dataset.
+MAX_FRAMES = 100_000            # per sequence (2.8 h at 10 Hz)
+MAX_SIDE_PX = 8192
+MAX_FPS_HZ = 1000.0
+MAX_SPEED_MPS = 1000.0
+HFOV_RANGE_DEG = (1.0, 170.0)   # a pinhole camera cannot see 180 deg; beyond 170 it is all edge
+MAX_DYNAMIC_OBJECTS = 100
+MAX_SEED = 2 ** 32 - 1
+
+
+class SequenceConfigError(ValueError):
+    """An impossible config value; `field`, `problem` and `value` let a CLI name its own option."""
+
+    def __init__(self, field: str, problem: str, value):
+        self.field, self.problem, self.value = field, problem, value
+        super().__init__(f'{field} {problem}, got {value!r}')
+
+
+def _whole(field: str, value, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise SequenceConfigError(field, f'must be a whole number in {lo}..{hi}', value)
+
+
+def _number(field: str, value, lo: float, hi: float, lo_open: bool = False, unit: str = '') -> None:
+    ok = (isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+          and math.isfinite(value) and (value > lo if lo_open else value >= lo) and value <= hi)
+    if not ok:
+        interval = f'{"(" if lo_open else "["}{lo:g}, {hi:g}]'
+        raise SequenceConfigError(field, f'must be a finite number in {interval}{unit}', value)
+
+
 @dataclass(frozen=True)
 class SequenceConfig:
     scene: str = 'indoor'
@@ -43,13 +80,31 @@ class SequenceConfig:
     shading: bool = True
 
     def resolved(self) -> 'SequenceConfig':
-        """A copy with every None replaced by the scene default (what the files record)."""
+        """A validated copy with every None replaced by the scene default (what the files record).
+        Only None means 'default': an explicit 0 Hz or 0 deg is refused, never replaced."""
         if self.scene not in SCENE_DEFAULTS:
             raise ValueError(f'unknown scene {self.scene!r}; choose one of {SCENES}')
         traj, fps, speed, hfov = SCENE_DEFAULTS[self.scene]
-        return replace(self, trajectory=self.trajectory or traj, fps=self.fps or fps,
-                       speed_mps=speed if self.speed_mps is None else self.speed_mps,
-                       hfov_deg=self.hfov_deg or hfov)
+        out = replace(self, trajectory=self.trajectory or traj,
+                      fps=fps if self.fps is None else self.fps,
+                      speed_mps=speed if self.speed_mps is None else self.speed_mps,
+                      hfov_deg=hfov if self.hfov_deg is None else self.hfov_deg)
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        """Refuse impossible values (SequenceConfigError naming the field); None = default."""
+        _whole('frames', self.frames, 1, MAX_FRAMES)
+        _whole('width', self.width, 2, MAX_SIDE_PX)
+        _whole('height', self.height, 2, MAX_SIDE_PX)
+        _whole('seed', self.seed, 0, MAX_SEED)
+        _whole('dynamic_objects', self.dynamic_objects, 0, MAX_DYNAMIC_OBJECTS)
+        if self.fps is not None:
+            _number('fps', self.fps, 0.0, MAX_FPS_HZ, lo_open=True, unit=' Hz')
+        if self.speed_mps is not None:
+            _number('speed_mps', self.speed_mps, 0.0, MAX_SPEED_MPS, unit=' m/s')
+        if self.hfov_deg is not None:
+            _number('hfov_deg', self.hfov_deg, *HFOV_RANGE_DEG, unit=' deg')
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,8 +113,6 @@ class SequenceConfig:
 class SyntheticSequence:
     def __init__(self, config: SequenceConfig):
         cfg = config.resolved()
-        if cfg.width < 2 or cfg.height < 2 or cfg.frames < 1:
-            raise ValueError('need width, height >= 2 and frames >= 1')
         self.config = cfg
         duration_s = (cfg.frames - 1) / cfg.fps
         self.scene: Scene = build_scene(cfg.scene, cfg.seed, path_length_m=cfg.speed_mps * duration_s)
@@ -90,6 +143,39 @@ class SyntheticSequence:
     def __iter__(self) -> Iterator[Frame]:
         for i in range(len(self)):
             yield self.render(i)
+
+
+class SequenceStream:
+    """Many sequences of one config (seeds differ), built lazily one at a time.
+
+    Length and resolved configs are known up front (writers need the scene names and the
+    train/val split before the first frame), but each scene (an open3d ray-casting scene) is
+    built only when iteration reaches it and released before the next one is built, so memory
+    does not grow with the number of sequences. Iterate it as often as needed.
+    """
+
+    def __init__(self, config: SequenceConfig, seeds: Iterable[int]):
+        self.base = config
+        self.seeds = [int(s) for s in seeds]
+        if not self.seeds:
+            raise ValueError('no sequences: the seed list is empty')
+        self.configs = [replace(config, seed=s).resolved() for s in self.seeds]
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def __iter__(self) -> Iterator[SyntheticSequence]:
+        for cfg in self.configs:
+            yield SyntheticSequence(cfg)
+
+
+def configs_of(sequences) -> list[SequenceConfig]:
+    """Resolved configs of a SyntheticSequence, a list of them, or a SequenceStream (nothing built)."""
+    if isinstance(sequences, SyntheticSequence):
+        return [sequences.config]
+    if isinstance(sequences, SequenceStream):
+        return list(sequences.configs)
+    return [s.config for s in sequences]
 
 
 def make_sequence(config: SequenceConfig | None = None, **overrides) -> SyntheticSequence:

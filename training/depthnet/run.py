@@ -105,7 +105,7 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
     start_epoch, best, history, step = 0, math.inf, [], 0
     if resume:
         path = run_dir / 'resume.pt' if resume == 'auto' else Path(resume)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f'{path}: nothing to resume from')
         # The package's safe loader: weights_only, storage checks, NaN refused in the weights.
         state = safe_load(path, allowed_globals=(), check_finite='model')

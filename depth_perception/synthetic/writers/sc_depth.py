@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..sequence import SyntheticSequence
+from ..sequence import SequenceConfig, SequenceStream, SyntheticSequence, configs_of
 from .images import write_depth_png, write_rgb
 from .summary import WriteSummary, require_new_dir
 
@@ -37,8 +37,18 @@ def dynamic_colour(object_id: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in rng.integers(64, 256, 3))
 
 
-def scene_name(seq: SyntheticSequence) -> str:
-    return f'{seq.config.scene}_{seq.config.trajectory}_s{seq.config.seed:04d}'
+def scene_name(seq: SyntheticSequence | SequenceConfig) -> str:
+    cfg = seq if isinstance(seq, SequenceConfig) else seq.config
+    return f'{cfg.scene}_{cfg.trajectory}_s{cfg.seed:04d}'
+
+
+def as_sequences(sequences) -> tuple[object, list[SequenceConfig]]:
+    """(iterable of sequences, their resolved configs) without building a lazy stream."""
+    if isinstance(sequences, SyntheticSequence):
+        sequences = [sequences]
+    elif not isinstance(sequences, SequenceStream):
+        sequences = list(sequences)
+    return sequences, configs_of(sequences)
 
 
 def _seg_mask(object_id: np.ndarray, count: int) -> np.ndarray:
@@ -48,19 +58,20 @@ def _seg_mask(object_id: np.ndarray, count: int) -> np.ndarray:
     return mask
 
 
-def write_sc_depth(sequences: SyntheticSequence | Sequence[SyntheticSequence], root: str | Path,
-                   val_count: int | None = None, progress: bool = True) -> WriteSummary:
+def write_sc_depth(sequences: SyntheticSequence | Sequence[SyntheticSequence] | SequenceStream,
+                   root: str | Path, val_count: int | None = None, progress: bool = True) -> WriteSummary:
     """Write sequences as one SC-Depth dataset. The last `val_count` sequences (default: 20%,
     at least one) are validation scenes and also fill `testing/`; with a single sequence it is
-    listed in both train.txt and val.txt."""
-    seqs = [sequences] if isinstance(sequences, SyntheticSequence) else list(sequences)
-    if not seqs:
+    listed in both train.txt and val.txt. A SequenceStream is written one sequence at a time
+    (each scene built, written and released before the next)."""
+    seqs, configs = as_sequences(sequences)
+    if not configs:
         raise ValueError('no sequences to write')
     started = time.perf_counter()
-    root = require_new_dir(Path(root))
-    names = [scene_name(s) for s in seqs]
+    names = [scene_name(c) for c in configs]
     if len(set(names)) != len(names):
         raise ValueError(f'scene names collide: {names} (use distinct seeds)')
+    root = require_new_dir(Path(root))
     n_val = val_count if val_count is not None else max(1, round(0.2 * len(seqs)))
     val = names[-n_val:] if n_val else []
     train = names[:-n_val] if 0 < n_val < len(names) else names
@@ -68,9 +79,14 @@ def write_sc_depth(sequences: SyntheticSequence | Sequence[SyntheticSequence], r
     for sub in ('color', 'depth', 'seg_mask'):
         (testing / sub).mkdir(parents=True)
     dyn_colours: set[tuple[int, int, int]] = set()
-    total = sum(len(s) for s in seqs)
+    total = sum(c.frames for c in configs)
     bar = tqdm(total=total, desc='sc-depth', unit='frame', disable=not progress)
-    for seq, name in zip(seqs, names):
+    # A plain loop with an index: zip/enumerate keep their last tuple (and so the previous
+    # sequence) alive while the stream builds the next one.
+    index = 0
+    for seq in seqs:
+        name = names[index]
+        index += 1
         scene_dir = training / name
         (scene_dir / 'depth').mkdir(parents=True)
         np.savetxt(scene_dir / 'cam.txt', seq.K, fmt='%.8f')
@@ -87,6 +103,7 @@ def write_sc_depth(sequences: SyntheticSequence | Sequence[SyntheticSequence], r
                 cv2.imwrite(str(testing / 'seg_mask' / f'{name}_{i:06d}.png'),
                             _seg_mask(frame.object_id, n_moving)[..., ::-1])
             bar.update(1)
+        del seq, frame   # release this scene before the stream builds the next one
     bar.close()
     (training / 'train.txt').write_text(''.join(f'{n}\n' for n in train))
     (training / 'val.txt').write_text(''.join(f'{n}\n' for n in val))
@@ -99,7 +116,7 @@ def write_sc_depth(sequences: SyntheticSequence | Sequence[SyntheticSequence], r
         'pose_convention': 'poses.txt: T_world_cam (camera-to-world), optical frame x right y down z forward, 3x4 row-major',
         'intrinsics_convention': 'pixel (u, v) is the centre of column u, row v',
         'seg_mask': 'RGB; black = static, colours in testing/dynamic_colors.txt = moving objects',
-        'scenes': {n: s.config.as_dict() for n, s in zip(names, seqs)},
+        'scenes': {n: c.as_dict() for n, c in zip(names, configs)},
     }
     (root / 'synthetic.json').write_text(json.dumps(info, indent=2, sort_keys=True) + '\n')
     return WriteSummary.of('sc-depth', root, total, started)

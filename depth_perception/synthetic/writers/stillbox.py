@@ -19,15 +19,15 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..sequence import SyntheticSequence
+from ..sequence import SequenceConfig, SequenceStream, SyntheticSequence
 from .images import write_rgb
+from .sc_depth import as_sequences
 from .summary import WriteSummary, require_new_dir
 
 STILLBOX_SIZES = (64, 128, 256, 512)
 
 
-def _check(seq: SyntheticSequence, strict: bool) -> None:
-    c = seq.config
+def _check(c: SequenceConfig, strict: bool) -> None:
     if c.width != c.height or abs(c.hfov_deg - 90.0) > 1e-6:
         raise ValueError(f'Still Box needs square images with a 90 deg FOV, got {c.width}x{c.height} '
                          f'at {c.hfov_deg} deg')
@@ -35,17 +35,22 @@ def _check(seq: SyntheticSequence, strict: bool) -> None:
         raise ValueError(f'Still Box sizes are {STILLBOX_SIZES} px, got {c.width}')
 
 
-def write_stillbox(sequences: SyntheticSequence | Sequence[SyntheticSequence], root: str | Path,
-                   progress: bool = True, strict_size: bool = True) -> WriteSummary:
-    seqs = [sequences] if isinstance(sequences, SyntheticSequence) else list(sequences)
-    for s in seqs:
-        _check(s, strict_size)
+def write_stillbox(sequences: SyntheticSequence | Sequence[SyntheticSequence] | SequenceStream,
+                   root: str | Path, progress: bool = True, strict_size: bool = True) -> WriteSummary:
+    """Write sequences in the Still Box layout (a SequenceStream one sequence at a time)."""
+    seqs, configs = as_sequences(sequences)
+    if not configs:
+        raise ValueError('no sequences to write')
+    for c in configs:
+        _check(c, strict_size)
     started = time.perf_counter()
     root = require_new_dir(Path(root))
     scenes = []
-    total = sum(len(s) for s in seqs)
+    total = sum(c.frames for c in configs)
     bar = tqdm(total=total, desc='stillbox', unit='frame', disable=not progress)
-    for index, seq in enumerate(seqs):
+    index = -1
+    for seq in seqs:   # not enumerate: it would keep the previous sequence alive (see sc_depth)
+        index += 1
         folder = f'{index:04d}'
         (root / folder).mkdir()
         imgs, depths = [], []
@@ -65,6 +70,7 @@ def write_stillbox(sequences: SyntheticSequence | Sequence[SyntheticSequence], r
         scenes.append({'imgs': imgs, 'depth': depths, 'speed': [float(x) for x in speed_cam],
                        'time_step': dt, 'seed': seq.config.seed, 'scene': seq.config.scene,
                        'trajectory': seq.config.trajectory, 'K': seq.K.tolist()})
+        del seq, frame   # release this scene before the stream builds the next one
     bar.close()
     (root / 'metadata.json').write_text(json.dumps({'scenes': scenes}, indent=1) + '\n')
     return WriteSummary.of('stillbox', root, total, started)
