@@ -148,3 +148,31 @@ def test_dataset_names_a_bad_pose_file(tmp_path):
     (scene / 'poses.txt').unlink()
     with pytest.raises(FileNotFoundError, match='poses.txt'):
         SequenceDataset([scene], 3, 1, (32, 32), with_supervision=True)
+
+
+def test_supervised_module_step_uses_only_the_supervised_terms_and_learns(tmp_path):
+    from depth_perception_training.config import load_config
+    from depth_perception_training.module import SCDepthModule
+    torch.manual_seed(0)
+    cfg = load_config(None, [], dataset_name='synthetic', img_height=64, img_width=64, image_log_every_n_steps=0,
+                      photo_weight=0.0, geometry_weight=0.0, smooth_weight=0.0, depth_supervision_weight=0.7,
+                      pose_supervision_weight=1.3, lr=1e-3)
+    module = SCDepthModule(cfg.to_dict())
+    opt = module.configure_optimizers()
+    b = 2
+    T = torch.eye(4).repeat(b, 2, 1, 1)
+    T[:, 0, 0, 3], T[:, 1, 0, 3] = 0.1, -0.1                          # previous / next frame: +-10 cm along x
+    batch = {'tgt': torch.randn(b, 3, 64, 64), 'refs': torch.randn(b, 2, 3, 64, 64),
+             'K': torch.tensor([[50.0, 0, 31.5], [0, 50.0, 31.5], [0, 0, 1]]).repeat(b, 1, 1),
+             'gt_depth_m': torch.linspace(1.0, 4.0, 64).repeat(b, 1, 64, 1), 'gt_T_ref_tgt': T}
+    first = None
+    for _ in range(8):
+        losses = module.compute_losses(batch)
+        assert 'photo' not in losses                                   # no warps in a purely supervised run
+        expected = 0.7 * losses['depth_supervised'] + 1.3 * losses['pose_supervised']
+        assert float(losses['total']) == pytest.approx(float(expected), rel=1e-6)
+        first = first if first is not None else (float(losses['depth_supervised']), float(losses['pose_supervised']))
+        opt.zero_grad()
+        losses['total'].backward()
+        opt.step()
+    assert float(losses['depth_supervised']) < first[0] and float(losses['pose_supervised']) < first[1], (first, losses)

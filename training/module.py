@@ -69,14 +69,15 @@ class SCDepthModule(pl.LightningModule):
                        rot_before=rect.rot_before, rot_after=rect.rot_after)
         # One forward per frame set, as the reference: train-mode BatchNorm statistics are per call.
         tgt_depth = self.predict_depth(tgt)
-        poses = [self.pose_net(tgt, r) for r in refs]
-        total = tgt_depth.new_zeros(())
-        pg = None
         # A purely supervised run (photo and geometry weights 0) skips the warps and the inverse
         # poses (references before and after the target already give both directions of motion).
-        if cfg.photo_weight > 0 or cfg.geometry_weight > 0 or cfg.model_version == 'v3':
-            poses_inv = [self.pose_net(r, tgt) for r in refs]
-            ref_depths = [self.predict_depth(r) for r in refs]
+        warps = cfg.photo_weight > 0 or cfg.geometry_weight > 0 or cfg.model_version == 'v3'
+        ref_depths = [self.predict_depth(r) for r in refs] if warps else None
+        poses = [self.pose_net(tgt, r) for r in refs]
+        poses_inv = [self.pose_net(r, tgt) for r in refs] if warps else None
+        total = tgt_depth.new_zeros(())
+        pg = None
+        if warps:
             pg = photo_and_geometry_loss(tgt, refs, tgt_depth, ref_depths, poses, poses_inv, K, self.loss_options)
             out.update(photo=pg.photo, geometry=pg.geometry)
             total = total + cfg.photo_weight * pg.photo + cfg.geometry_weight * pg.geometry
