@@ -46,6 +46,12 @@ class TrainConfig:
     # --- V2 loss weights
     rot_t_weight: float = 1.0
     rot_c_weight: float = 1.0
+    # --- supervised warm start (this project; needs GT depth/ and poses.txt, e.g. synthetic data)
+    depth_supervision_weight: float = 0.0
+    pose_supervision_weight: float = 0.0
+    supervision_rotation_weight: float = 1.0   # per radian, beside translation error in model units
+    supervision_metres_per_unit: float = 1.0   # one factor for depth AND pose: they share a scale
+    supervision_depth_scale_weight: float = 1.0  # per-image overall log-scale error, beside the shape
     # --- validation
     val_mode: str = 'depth'
     # --- V3 loss weights
@@ -128,7 +134,17 @@ class TrainConfig:
         for name in ('depth_png_scale', 'max_depth_m'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0 (0: the dataset default), got {getattr(self, name)}')
+        for name in ('depth_supervision_weight', 'pose_supervision_weight', 'supervision_rotation_weight',
+                     'supervision_depth_scale_weight'):
+            if getattr(self, name) < 0:
+                raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
+        if self.supervision_metres_per_unit <= 0:
+            raise ValueError(f'supervision_metres_per_unit must be positive, got {self.supervision_metres_per_unit}')
         return self
+
+    @property
+    def supervised(self) -> bool:
+        return self.depth_supervision_weight > 0 or self.pose_supervision_weight > 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -35,7 +35,8 @@ class SCDepthDataModule(pl.LightningDataModule):
         if self.train_set is None:
             self.train_set = SequenceDataset(layout.read_scene_list(root, 'train'), cfg.sequence_length,
                                              cfg.skip_frames, cfg.training_size_hw, cfg.use_frame_index,
-                                             augment=True, with_pseudo_depth=cfg.model_version == 'v3')
+                                             augment=True, with_pseudo_depth=cfg.model_version == 'v3',
+                                             with_supervision=cfg.supervised, png_depth_scale=cfg.png_depth_scale)
         if self.val_set is None and (root / 'val.txt').is_file():
             scenes = layout.read_scene_list(root, 'val')
             if cfg.val_mode == 'depth':

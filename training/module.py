@@ -16,7 +16,7 @@ from depth_perception.normals import depth_to_normals
 
 from .config import TrainConfig
 from .losses import (LossOptions, edge_aware_smoothness, edge_guided_normal_ranking_loss, mask_ranking_loss,
-                     photo_and_geometry_loss, rectify_references)
+                     photo_and_geometry_loss, rectify_references, depth_supervision_loss, pose_supervision_loss)
 from .visualise import depth_to_colour, denormalise
 
 
@@ -69,12 +69,28 @@ class SCDepthModule(pl.LightningModule):
                        rot_before=rect.rot_before, rot_after=rect.rot_after)
         # One forward per frame set, as the reference: train-mode BatchNorm statistics are per call.
         tgt_depth = self.predict_depth(tgt)
-        ref_depths = [self.predict_depth(r) for r in refs]
+        # A purely supervised run (photo and geometry weights 0) skips the warps and the inverse
+        # poses (references before and after the target already give both directions of motion).
+        warps = cfg.photo_weight > 0 or cfg.geometry_weight > 0 or cfg.model_version == 'v3'
+        ref_depths = [self.predict_depth(r) for r in refs] if warps else None
         poses = [self.pose_net(tgt, r) for r in refs]
-        poses_inv = [self.pose_net(r, tgt) for r in refs]
-        pg = photo_and_geometry_loss(tgt, refs, tgt_depth, ref_depths, poses, poses_inv, K, self.loss_options)
-        out.update(photo=pg.photo, geometry=pg.geometry)
-        total = cfg.photo_weight * pg.photo + cfg.geometry_weight * pg.geometry
+        poses_inv = [self.pose_net(r, tgt) for r in refs] if warps else None
+        total = tgt_depth.new_zeros(())
+        pg = None
+        if warps:
+            pg = photo_and_geometry_loss(tgt, refs, tgt_depth, ref_depths, poses, poses_inv, K, self.loss_options)
+            out.update(photo=pg.photo, geometry=pg.geometry)
+            total = total + cfg.photo_weight * pg.photo + cfg.geometry_weight * pg.geometry
+        if cfg.depth_supervision_weight > 0 and 'gt_depth_m' in batch:
+            out['depth_supervised'] = depth_supervision_loss(tgt_depth, batch['gt_depth_m'], cfg.supervision_metres_per_unit,
+                                                            cfg.supervision_depth_scale_weight)
+            total = total + cfg.depth_supervision_weight * out['depth_supervised']
+        if cfg.pose_supervision_weight > 0 and 'gt_T_ref_tgt' in batch:
+            T_gt = batch['gt_T_ref_tgt']                       # [B, n_refs, 4, 4] T_ref_tgt
+            terms = [pose_supervision_loss(pose, T_gt[:, k], cfg.supervision_metres_per_unit,
+                                           cfg.supervision_rotation_weight) for k, pose in enumerate(poses)]
+            out['pose_supervised'] = torch.stack(terms).mean()
+            total = total + cfg.pose_supervision_weight * out['pose_supervised']
         if cfg.model_version in ('v1', 'v2'):
             out['smooth'] = edge_aware_smoothness(tgt_depth, tgt)
             total = total + cfg.smooth_weight * out['smooth']

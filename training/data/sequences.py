@@ -54,8 +54,17 @@ class SequenceDataset(Dataset):
     """Snippets for training (augmented) or photometric validation (resized only)."""
 
     def __init__(self, scenes: list[Path], sequence_length: int, skip_frames: int, size_hw: tuple[int, int],
-                 use_frame_index: bool = False, augment: bool = True, with_pseudo_depth: bool = False):
+                 use_frame_index: bool = False, augment: bool = True, with_pseudo_depth: bool = False,
+                 with_supervision: bool = False, png_depth_scale: float = 1000.0):
         self.snippets, self.intrinsics = build_snippets(scenes, sequence_length, skip_frames, use_frame_index)
+        # Supervised warm start (training/losses/supervised.py): target GT depth and the exact
+        # relative poses T_ref_tgt from <scene>/poses.txt (T_world_cam per frame, 3x4 row-major).
+        self.with_supervision = with_supervision
+        self.png_depth_scale = png_depth_scale
+        self.T_world_cam: dict[Path, dict[Path, np.ndarray]] = {}
+        if with_supervision:
+            for scene in scenes:
+                self.T_world_cam[scene] = read_scene_poses(scene)
         if not self.snippets:
             raise ValueError(f'no training snippets: scenes {[s.name for s in scenes][:3]} are shorter '
                              f'than sequence_length={sequence_length} with skip_frames={skip_frames}')
@@ -75,6 +84,14 @@ class SequenceDataset(Dataset):
             if path is None:
                 raise FileNotFoundError(f'{snip.scene}/leres_depth/{snip.target.stem}.png missing (V3 needs pseudo-depth)')
             arrays.append(layout.read_pseudo_depth(path))
+        if self.with_supervision:
+            gt_path = layout.find_companion(snip.scene / 'depth', snip.target.stem)
+            if gt_path is None:
+                raise FileNotFoundError(f'{snip.scene}/depth/{snip.target.stem}.png missing (depth supervision needs it)')
+            gt = np.nan_to_num(layout.read_depth_m(gt_path, self.png_depth_scale).astype(np.float32), nan=0.0)
+            h, w = gt.shape
+            # Column ramp: tells after augmentation whether the sample was mirrored (poses must follow).
+            arrays += [gt, np.tile(np.arange(w, dtype=np.float32), (h, 1))]
         K = self.intrinsics[snip.scene]
         if self.augment:
             rng = np.random.default_rng(seed)
@@ -87,7 +104,33 @@ class SequenceDataset(Dataset):
                 'K': torch.from_numpy(np.asarray(K, dtype=np.float32))}
         if self.with_pseudo_depth:
             item['pseudo_depth'] = torch.from_numpy(np.ascontiguousarray(arrays[n_img], dtype=np.float32))[None]
+        if self.with_supervision:
+            gt, ramp = arrays[-2], arrays[-1]
+            mirrored = ramp[:, -1].mean() < ramp[:, 0].mean()
+            poses = self.T_world_cam[snip.scene]
+            T_w_tgt = poses[snip.target]
+            T = np.stack([np.linalg.inv(poses[r]) @ T_w_tgt for r in snip.references])   # T_ref_tgt
+            if mirrored:   # image x -> -x is the camera-frame reflection F = diag(-1,1,1): T -> F T F
+                F = np.diag([-1.0, 1.0, 1.0, 1.0])
+                T = F @ T @ F
+            item['gt_depth_m'] = torch.from_numpy(np.ascontiguousarray(gt, dtype=np.float32))[None]
+            item['gt_T_ref_tgt'] = torch.from_numpy(T.astype(np.float32))
         return item
+
+
+def read_scene_poses(scene: Path) -> dict[Path, np.ndarray]:
+    """{frame path: 4x4 T_world_cam} from <scene>/poses.txt (one 3x4 row-major line per frame, in
+    frame order). Raises naming the file when it is missing or its line count does not match."""
+    path = scene / 'poses.txt'
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} not found (pose supervision needs T_world_cam per frame)')
+    rows = np.loadtxt(path, ndmin=2)
+    frames = layout.list_frames(scene)
+    if rows.shape != (len(frames), 12):
+        raise ValueError(f'{path}: expected {len(frames)} lines of 12 numbers (one per frame), got shape {rows.shape}')
+    T = np.tile(np.eye(4), (len(frames), 1, 1))
+    T[:, :3, :] = rows.reshape(-1, 3, 4)
+    return dict(zip(frames, T))
 
 
 class DepthValidationDataset(Dataset):
