@@ -183,6 +183,8 @@ def depth_range_rule(values: dict) -> None:
 
 
 ADAPTER_RULES: tuple[Rule, ...] = (distinct_frames('camera_frame', 'base_frame'),)
+
+
 def device_rule(values: dict) -> None:
     check_device(values.get('device', 'auto'))
 
@@ -238,3 +240,18 @@ def config_path(name: str = 'scdepth.yaml') -> Path:
 def check_device(value: str) -> None:
     if not _DEVICE.fullmatch(value):
         raise ValueError(f"parameter device: {value!r} is not 'auto', 'cpu', 'cuda' or 'cuda:N'")
+
+
+def check_startup_resources(values: dict, file_params: Iterable[str]) -> None:
+    """What the rules cannot see from the values alone, checked once at node start: the files
+    named by `file_params` exist, and a requested CUDA device is really there."""
+    for name in file_params:
+        value = values.get(name)
+        if value and not Path(value).expanduser().is_file():
+            raise ValueError(f'parameter {name}: file {value} does not exist or is not a file')
+    device = values.get('device', 'auto')
+    if device.startswith('cuda'):
+        import torch
+        if not torch.cuda.is_available():
+            raise ValueError(f'parameter device: {device!r} requested but CUDA is not available '
+                             '(use device:=cpu or device:=auto)')

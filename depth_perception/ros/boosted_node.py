@@ -15,12 +15,12 @@ a queue) and `max_patches` / `budget_s` bound the patch work of each frame (Fina
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import boosted_params as B
+from .. import params as P
 from ..visualization import colorize_depth
 from .depth_node import DepthNode
 from .run import exit_with
@@ -48,14 +48,7 @@ class BoostedDepthNode(DepthNode):
             want = 'MiDaS v2 model.pt' if c['base'] == 'midas' else 'LeReS res101.pth'
             raise ValueError(f"parameter checkpoint: not set; base {c['base']} needs its weights "
                              f'({want}), none ships with the package')
-        for name in ('checkpoint', 'merge_checkpoint'):
-            if c[name] and not Path(c[name]).expanduser().is_file():
-                raise ValueError(f'parameter {name}: file {c[name]} does not exist or is not a file')
-        if c['device'].startswith('cuda'):
-            import torch
-            if not torch.cuda.is_available():
-                raise ValueError(f"parameter device: {c['device']!r} requested but CUDA is not available "
-                                 "(use device:=cpu or device:=auto)")
+        P.check_startup_resources(c.values, ('checkpoint', 'merge_checkpoint'))
         # Before the adapter creates its publishers: relative depth never gets depth/image.
         self.depth_topic = RELATIVE_TOPIC if B.is_relative(c['base']) else 'depth/image'
         # Checkpoint readers name the file in their one-line errors.

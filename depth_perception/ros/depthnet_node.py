@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from nav_msgs.msg import Odometry
 
+from .. import params as P
 from .. import params_depthnet as PD
 from ..estimators import CameraFrame
 from ..estimators.depthnet import DepthNetEstimator, PairsSkipped
@@ -93,13 +94,7 @@ class DepthNetNode(DepthNode):
                 raise ValueError('parameter checkpoint: not given, and no default DepthNet model is packaged '
                                  'yet; pass checkpoint:=<DepthNet .pth.tar or .pt file>')
             checkpoint = str(PACKAGED_CHECKPOINT)
-        elif not Path(checkpoint).expanduser().is_file():
-            raise ValueError(f'parameter checkpoint: file {checkpoint} does not exist or is not a file')
-        if c['device'].startswith('cuda'):
-            import torch
-            if not torch.cuda.is_available():
-                raise ValueError(f"parameter device: {c['device']!r} requested but CUDA is not available "
-                                 "(use device:=cpu or device:=auto)")
+        P.check_startup_resources(c.values, ('checkpoint',))
         constant = c['motion_source'] == 'constant_velocity'
         try:
             return DepthNetEstimator(

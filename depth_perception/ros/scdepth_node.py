@@ -37,14 +37,7 @@ class SCDepthNode(DepthNode):
         c = self.params
         if c['onnx_dir'] and not Path(c['onnx_dir']).expanduser().is_dir():
             raise ValueError(f"parameter onnx_dir: {c['onnx_dir']} does not exist or is not a folder")
-        for name in ('checkpoint', 'pose_checkpoint'):
-            if c[name] and not Path(c[name]).expanduser().is_file():
-                raise ValueError(f'parameter {name}: file {c[name]} does not exist or is not a file')
-        if c['device'].startswith('cuda'):
-            import torch
-            if not torch.cuda.is_available():
-                raise ValueError(f"parameter device: {c['device']!r} requested but CUDA is not available "
-                                 "(use device:=cpu or device:=auto)")
+        P.check_startup_resources(c.values, ('checkpoint', 'pose_checkpoint'))
         net_hw = (c['network_height'], c['network_width'])
         try:
             estimator = create_estimator(
