@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..bags.reader import BagReader, image_to_depth_m, image_to_mask, image_to_rgb
+from ..bags.reader import BagError, BagReader, image_to_depth_m, image_to_mask, image_to_rgb
 from ..geometry import scale_intrinsics
 from .bag_index import BagIndex
 from .topics import Topics
