@@ -31,6 +31,10 @@ def run(args) -> int:
     from ..evaluation.offline import run_offline
     from ..synthetic.default import DEFAULT_CONFIG, default_sequence_bag
 
+    from ..estimators.scdepth import default_checkpoint
+
+    # Said before anything runs, so a user knows at once which model the figures belong to.
+    log.info('weights: %s', args.checkpoint or f'the packaged default model {default_checkpoint()}')
     cfg = DEFAULT_CONFIG
     bag = default_sequence_bag(cache_dir=args.cache_dir, progress=True)
     log.info('input: embedded default sequence (synthetic %s %s, %d frames %dx%d at %g Hz, '
