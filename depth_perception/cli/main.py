@@ -9,7 +9,7 @@ import importlib
 import logging
 import sys
 
-COMMANDS = ('demo', 'infer', 'synth', 'eval', 'train', 'export', 'orbslam_settings', 'boost')
+COMMANDS = ('demo', 'infer', 'synth', 'eval', 'train', 'export', 'orbslam_settings', 'boost', 'leres_depth')
 
 
 def build_parser() -> argparse.ArgumentParser:
