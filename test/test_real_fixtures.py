@@ -145,3 +145,15 @@ def test_open3d_odometry_true_depth_beats_a_plane():
     plane_ate = RF.odometry_ate(frames, [np.full_like(f.depth_m, 2.0) for f in frames])
     assert gt_ate < 0.03
     assert plane_ate > 2 * gt_ate
+
+
+def test_cli_names_a_missing_fixtures_folder(tmp_path, capsys):
+    assert RF.main(['--fixtures', str(tmp_path / 'nope'), '--out', str(tmp_path / 'o')]) == 2
+    assert 'nope' in capsys.readouterr().err and not (tmp_path / 'o').exists()
+
+
+def test_loader_names_the_missing_file(tmp_path):
+    (tmp_path / 'sevenscenes_tsdf50' / 'data' / 'rgbd-frames').mkdir(parents=True)
+    (tmp_path / 'sevenscenes_tsdf50' / 'data' / 'camera-intrinsics.txt').write_text('585 0 320\n0 585 240\n0 0 1\n')
+    with pytest.raises(L.FixtureError, match='no frame-'):
+        L.load_sevenscenes(tmp_path)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..estimators import CameraFrame
 from . import fixture_loaders as L
 from .baselines import constant_depth_errors, spearman, zero_motion_path
 from .depth_metrics import DepthPreset, frame_errors, get_preset, mean_errors, valid_pixels
@@ -101,7 +102,6 @@ def run_model(estimator, frames):
     estimator.reset()
     preds, motions = [], []
     for i, f in enumerate(frames):
-        from ..estimators import CameraFrame
         r = estimator.estimate(CameraFrame(f.rgb, f.K, stamp_ns=i * 33_000_000))
         preds.append(r.depth_m)
         motions.append(r.T_prev_curr)
@@ -175,8 +175,8 @@ def main(argv=None) -> int:
     est = create_estimator('scdepth', checkpoint=a.checkpoint, num_threads=a.threads, device='cpu')
     try:
         report = evaluate(fixtures, est)
-    except L.FixtureError as e:
-        print(f'error: {e}', file=sys.stderr)
+    except (L.FixtureError, OSError, KeyError, ValueError) as e:
+        print(f'error: {fixtures}: {type(e).__name__}: {e}', file=sys.stderr)
         return 2
     report['model'] = est.describe()
     out = Path(a.out)
