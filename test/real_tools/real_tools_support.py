@@ -178,10 +178,12 @@ class RealTools:
                 break
         return result
 
-    def node_list(self) -> list[str]:
-        for _ in range(3):
-            names = self.ros2('node', 'list', '--no-daemon', '--spin-time', '3').stdout.split()
-            if names:
+    def node_list(self, expect: tuple[str, ...] = ()) -> list[str]:
+        """`ros2 node list`, asked again while discovery has not yet found every expected node
+        (on a loaded machine a node with many endpoints can take longer than one spin)."""
+        for spin_s in (3, 5, 8, 12):
+            names = self.ros2('node', 'list', '--no-daemon', '--spin-time', str(spin_s)).stdout.split()
+            if names and set(expect) <= set(names):
                 break
         return names
 

@@ -171,7 +171,7 @@ class TestScdepthLaunch:
         assert finite > 0.5
 
     def test_ros2_node_list(self, ros2_tools, session):
-        names = ros2_tools.node_list()
+        names = ros2_tools.node_list(expect=('/scdepth_node',))
         assert '/scdepth_node' in names, names
 
     def test_params_file_beats_package_yaml_and_given_arguments_beat_params_file(self, ros2_tools, session):
@@ -268,7 +268,7 @@ def test_two_namespaced_cameras(ros2_tools, tmp_path):
     try:
         probe.wait('/cam1/depth/image', 2, START_TIMEOUT, runs[0])
         probe.wait('/cam2/depth/image', 2, START_TIMEOUT, runs[1])
-        nodes = ros2_tools.node_list()
+        nodes = ros2_tools.node_list(expect=('/cam1/scdepth_node', '/cam2/scdepth_node'))
         assert {'/cam1/scdepth_node', '/cam2/scdepth_node'} <= set(nodes), nodes
         assert float(param_value(ros2_tools.param('get', '/cam1/scdepth_node', 'depth_scale'))) == 2.5
         assert float(param_value(ros2_tools.param('get', '/cam2/scdepth_node', 'depth_scale'))) == 1.0
