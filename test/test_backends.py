@@ -21,6 +21,7 @@ from depth_perception.cli.main import build_parser, main
 from depth_perception.estimators import CameraFrame, create_estimator
 from depth_perception.estimators.scdepth import default_checkpoint
 from depth_perception.models import DispResNet, PoseResNet
+from random_weights import randomized
 from reference_forward import depth_forward
 
 torch.set_num_threads(1)
@@ -33,18 +34,6 @@ TOLERANCES = {
     ('torch', 'bf16'): ('median', 1e-2, 5e-2, 5e-2),
     ('torch', 'fp16'): ('median', 5e-3, 2e-2, 2e-2),
 }
-
-
-def randomized(module, seed):
-    """Random weights AND BatchNorm statistics, so that folding BatchNorm is really exercised."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, t in module.state_dict().items():
-            if name.endswith('running_var'):
-                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
-            elif t.is_floating_point():
-                t.copy_(torch.randn(t.shape, generator=g) * (0.05 if 'conv' in name else 0.2))
-    return module.eval()
 
 
 @pytest.fixture(scope='module')

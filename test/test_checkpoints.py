@@ -10,21 +10,10 @@ from depth_perception import checkpoints
 from depth_perception.checkpoints import CheckpointError, read_scdepth_checkpoint
 from depth_perception.estimators import CameraFrame, create_estimator
 from depth_perception.models import DispResNet, PoseResNet, RectifyNet
+from random_weights import randomized
 from reference_forward import depth_forward
 
 RES = (64, 96)
-
-
-def randomized(module, seed):
-    """Random weights AND BatchNorm statistics, so that eval-mode BN matters."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, t in module.state_dict().items():
-            if name.endswith('running_var'):
-                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
-            elif t.is_floating_point():
-                t.copy_(torch.randn(t.shape, generator=g) * (0.05 if 'conv' in name else 0.2))
-    return module.eval()
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 """Issue 10, evaluation defects 1-6: each test failed on the code before the fix."""
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -8,27 +7,14 @@ import pytest
 from depth_perception.bags.reader import BagReader, image_to_depth_m
 from depth_perception.cli import eval as eval_cli
 from depth_perception.cli.main import main
-from depth_perception.evaluation.config import EvalConfig
 from depth_perception.evaluation.offline import run_offline
 from depth_perception.evaluation.recorded import run_recorded
 from depth_perception.evaluation.sample_bag import write_sample_bag
 from depth_perception.evaluation.trajectory import evaluate_trajectory
 from depth_perception.geometry import euler_xyz_to_matrix_np, make_T
+from eval_helpers import small_eval_config as _cfg, eval_args as _args
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _cfg(bag, out, **kw):
-    base = dict(bag=Path(bag), out_dir=Path(out), resolution_hw=(64, 64), preset='tum', plots=False,
-                progress=False)
-    base.update(kw)
-    return EvalConfig(**base)
-
-
-def _args(argv):
-    p = argparse.ArgumentParser()
-    eval_cli.add_arguments(p)
-    return p.parse_args(argv)
 
 
 @pytest.fixture(scope='module')

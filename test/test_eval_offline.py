@@ -9,20 +9,13 @@ from conftest import shared_fixture
 from depth_perception.bags.messages import image_msg, pose_stamped_msg
 from depth_perception.bags.reader import BagError, BagReader, image_to_depth_m
 from depth_perception.bags.writer import BagWriter
-from depth_perception.evaluation.config import EvalConfig
 from depth_perception.evaluation.offline import run_offline
 from depth_perception.evaluation.recorded import run_recorded
 from depth_perception.evaluation.sample_bag import START_NS, FRAME_PERIOD_NS, sample_gt_pose, write_sample_bag
 from depth_perception.geometry import euler_xyz_to_matrix_np, make_T
+from eval_helpers import small_eval_config as _cfg
 
 SEVEN = 'derived_sevenscenes_rosbag2/sevenscenes_tsdf50'
-
-
-def _cfg(bag, out, **kw):
-    base = dict(bag=Path(bag), out_dir=Path(out), resolution_hw=(64, 64), preset='tum', plots=False,
-                progress=False)
-    base.update(kw)
-    return EvalConfig(**base)
 
 
 def test_offline_small_bag_outputs_and_counts(tmp_path):

@@ -1,7 +1,6 @@
 """Issue 9 defect 19: `eval` on ordinary, imperfect bags. Bad messages are skipped, named and
 counted (report marked partial); the report folder only appears when complete; a lying
 metadata.yaml only warns; --max-frames must be >= 0. Each test failed on the old code."""
-import argparse
 import json
 import os
 import re
@@ -23,23 +22,11 @@ from depth_perception.evaluation.offline import run_offline
 from depth_perception.evaluation.recorded import run_recorded
 from depth_perception.evaluation.sample_bag import (FRAME_PERIOD_NS, START_NS, sample_gt_pose,
                                                     write_sample_bag)
+from eval_helpers import small_eval_config as _cfg, eval_args as _args
 
 REPO = Path(__file__).resolve().parents[1]
 IMG, INFO, DEPTH, POSE = ('/camera/color/image_raw', '/camera/color/camera_info', '/camera/depth/image_raw',
                           '/ground_truth/camera_pose')
-
-
-def _cfg(bag, out, **kw):
-    base = dict(bag=Path(bag), out_dir=Path(out), resolution_hw=(64, 64), preset='tum', plots=False,
-                progress=False)
-    base.update(kw)
-    return EvalConfig(**base)
-
-
-def _args(argv):
-    p = argparse.ArgumentParser()
-    eval_cli.add_arguments(p)
-    return p.parse_args(argv)
 
 
 def write_bag_with_bad_messages(path, n=7):
