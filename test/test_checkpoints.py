@@ -72,6 +72,14 @@ def sfmlearner_files(nets, folder):
     return folder / 'dispnet_model_best.pth.tar', folder / 'exp_pose_model_best.pth.tar'
 
 
+def reference_input(rgb):
+    """SC-Depth's preprocessing written out here (RGB order, x/255, (x - 0.45)/0.225), not the
+    estimator's own, so a wrong channel order or normalisation in the estimator shows."""
+    assert rgb.shape[:2] == RES     # no resize involved
+    x = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    return (x - 0.45) / 0.225
+
+
 def image(seed=0):
     return (np.random.default_rng(seed).random((RES[0], RES[1], 3)) * 255).astype(np.uint8)
 
@@ -81,8 +89,7 @@ def test_sc_depth_pl_checkpoint_matches_reference_forward(nets, tmp_path):
     est = create_estimator('scdepth', checkpoint=str(path), device='cpu', resolution_hw=RES)
     rgb = image()
     out = est.estimate(CameraFrame(rgb))
-    x = est.preprocess(rgb)
-    ref = depth_forward(x, nets['depth'].state_dict(), 'bilinear')[0, 0].numpy()
+    ref = depth_forward(reference_input(rgb), nets['depth'].state_dict(), 'bilinear')[0, 0].numpy()
     assert np.abs(out.model_depth - ref).max() <= 1e-4
     assert out.model_depth.shape == RES
 

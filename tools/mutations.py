@@ -277,8 +277,9 @@ MUTATIONS = [
       "__import__('numpy').linalg.inv(result.T_prev_curr), frame.stamp_ns)",
       [E2E + '::test_node_over_dds_depth_is_right'], 'the node integrates T_curr_prev'),
     M('node-publishes-constant-depth', 'depth_perception/ros/depth_node.py',
-      '        depth_m = result.depth_m\n',
-      '        depth_m = np.full_like(result.depth_m, np.nanmedian(result.depth_m))\n',
+      'out = self.outputs.build(frame.rgb, frame.K, result.depth_m, frame.header)',
+      'out = self.outputs.build(frame.rgb, frame.K, np.full_like(result.depth_m, '
+      'np.nanmedian(result.depth_m)), frame.header)',
       [E2E + '::test_node_over_dds_depth_is_right'], 'the node publishes a constant plane as depth'),
     M('eval-none-scaling-uses-ratio', 'depth_perception/evaluation/depth_eval.py',
       "rec.ratio if self.scaling == 'median' else 1.0", "rec.ratio", [CHOICES],
