@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 import pytest
 
+from random_weights import randomized_state
 from depth_perception.boosting.weights import read_leres, read_merge_net, read_midas
 from depth_perception.checkpoints import CheckpointError
 from depth_perception.models.leres import RelDepthModel
@@ -114,22 +115,6 @@ def unet_forward(x, sd, num_downs):
 
 
 # ------------------------------------------------------------------------------ helpers
-def _randomise(net: torch.nn.Module, seed: int) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    sd = net.state_dict()
-    for k, v in sd.items():
-        if k.endswith('running_var'):
-            v.copy_(0.5 + torch.rand(v.shape, generator=g))
-        elif k.endswith('running_mean') or k.endswith('.bias'):
-            v.copy_(0.1 * torch.randn(v.shape, generator=g))
-        elif k.endswith('weight') and v.ndim == 1:
-            v.copy_(1 + 0.2 * torch.randn(v.shape, generator=g))
-        elif v.is_floating_point():
-            fan_in = v[0].numel() if v.ndim > 1 else 1
-            v.copy_(torch.randn(v.shape, generator=g) * (2.0 / fan_in) ** 0.5)
-    return {k: v.clone() for k, v in sd.items()}
-
-
 def _close(a, b, tol=1e-4):
     scale = max(float(b.abs().max()), 1e-6)
     assert float((a - b).abs().max()) <= tol * scale, float((a - b).abs().max()) / scale
@@ -138,7 +123,7 @@ def _close(a, b, tol=1e-4):
 # -------------------------------------------------------------------------------- MiDaS
 @pytest.mark.parametrize('layout', ['plain', 'with_optimizer'])
 def test_midas_reader_and_forward_match_the_functional_reference(tmp_path, layout):
-    sd = _randomise(MidasNet(features=16, **SMALL), 1)
+    sd = randomized_state(MidasNet(features=16, **SMALL), 1)
     sd['scratch.output_conv.4.bias'].fill_(0.5)   # keep the final ReLU mostly open
     obj = sd if layout == 'plain' else {'model': sd, 'optimizer': {'state': {}, 'param_groups': []}}
     torch.save(obj, tmp_path / 'model.pt')
@@ -193,7 +178,7 @@ def test_midas_reader_refusals(tmp_path):
 # -------------------------------------------------------------------------------- LeReS
 def test_leres_reader_and_forward_match_the_functional_reference(tmp_path):
     mid = (16, 16, 16, 32)
-    sd = _randomise(RelDepthModel(mid_channels=mid, **SMALL), 2)
+    sd = randomized_state(RelDepthModel(mid_channels=mid, **SMALL), 2)
     torch.save({'depth_model': {'module.' + k: v for k, v in sd.items()}, 'epoch': 3},
                tmp_path / 'res101.pth')
     net = read_leres(tmp_path / 'res101.pth')
@@ -231,7 +216,7 @@ def test_leres_full_size_key_layout_and_refusals(tmp_path):
 @pytest.mark.parametrize('legacy', [False, True])
 def test_merge_net_reader_and_forward_match_the_functional_reference(tmp_path, legacy):
     # The released file was written by torch 0.4.1: the legacy (non-zip) format.
-    sd = _randomise(UnetGenerator(2, 1, num_downs=10, ngf=4), 3)
+    sd = randomized_state(UnetGenerator(2, 1, num_downs=10, ngf=4), 3)
     torch.save(sd, tmp_path / 'latest_net_G.pth', _use_new_zipfile_serialization=not legacy)
     net = read_merge_net(tmp_path / 'latest_net_G.pth')
     assert (net.num_downs, net.ngf, net.input_nc, net.output_nc) == (10, 4, 2, 1)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from random_weights import randomized_state
 from depth_perception.cli.main import main
 from depth_perception.models.leres import RelDepthModel
 from depth_perception_training.data import layout
@@ -24,24 +25,11 @@ SMALL = dict(layers=(1, 1, 1, 1), groups=4, width_per_group=2, base_planes=8)
 MID = (8, 8, 8, 16)
 
 
-def _random_state(seed: int) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    sd = RelDepthModel(mid_channels=MID, **SMALL).state_dict()
-    for k, v in sd.items():
-        if k.endswith('running_var'):
-            v.copy_(0.5 + torch.rand(v.shape, generator=g))
-        elif k.endswith('running_mean') or k.endswith('.bias'):
-            v.copy_(0.1 * torch.randn(v.shape, generator=g))
-        elif k.endswith('weight') and v.ndim == 1:
-            v.copy_(1 + 0.2 * torch.randn(v.shape, generator=g))
-        elif v.is_floating_point():
-            v.copy_(torch.randn(v.shape, generator=g) * (2.0 / max(v[0].numel(), 1)) ** 0.5)
-    return {k: v.clone() for k, v in sd.items()}
 
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    sd = _random_state(3)
+    sd = randomized_state(RelDepthModel(mid_channels=MID, **SMALL), 3)
     path = tmp_path_factory.mktemp('leres') / 'res101.pth'
     torch.save({'depth_model': {'module.' + k: v for k, v in sd.items()}, 'epoch': 1}, path)
     return path, sd
