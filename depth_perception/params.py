@@ -124,6 +124,8 @@ SCDEPTH_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('max_depth_m', 0.0, 'depth above this becomes NaN (invalid); 0 = no limit; > min_depth_m', 'm',
               range=(0.0, 1e4), live=True),
     ParamSpec('estimate_motion', True, 'run PoseResNet and publish odom and /tf'),
+    ParamSpec('pose_refinement', True, "refine PoseResNet's motion by photometric alignment against the "
+              'predicted depth (needs camera_info; keeps depth and odometry on one scale)'),
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
     ParamSpec('backend', 'eager', "inference backend: 'eager' (exact fp32 reference path), 'torch' "
               "(folded BatchNorm, channels_last), 'onnxruntime' (ONNX Runtime), 'auto' (onnxruntime when "

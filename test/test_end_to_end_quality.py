@@ -12,8 +12,9 @@ Measured on the 30 frames (this branch, CPU): shipped model rho 0.847, abs_rel 0
 rho 0, abs_rel 0.137; fixed tilted plane rho ~0, abs_rel 0.53; per-frame GT-fitted plane
 rho 0.767, abs_rel 0.088. `test_the_bar_rejects_a_constant_and_planes` keeps those facts tested.
 
-Motion: the shipped model does not beat standing still on this hand-held sequence (see
-training/README.md); that is recorded as a strict xfail with the measured numbers.
+Motion: the pose network alone does not beat standing still on this hand-held sequence (see
+training/README.md); the estimator's motion, refined photometrically against its own depth,
+must beat standing still by a wide margin (and a constant velocity on rotation).
 """
 from __future__ import annotations
 
@@ -143,16 +144,27 @@ def _motion_errors(truth, rel):
     return trans, rot
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'shipped model does not beat standing still on the default hand-held sequence: mean '
-    'frame-to-frame translation error 0.0280 m (best scale) vs 0.0294 m standing still, '
-    'rotation error 1.16 deg vs 0.637 deg (supervised default model, CPU, 29 steps)'))
+def _constant_velocity(truth):
+    """Each frame's motion predicted as the previous frame's true motion."""
+    G = truth[2]
+    gt_rel = [np.linalg.inv(G[i - 1]) @ G[i] for i in range(1, len(G))]
+    return [np.eye(4)] + gt_rel[:-1]
+
+
 def test_estimator_motion_beats_standing_still(truth, estimator_run):
     rel = [r.T_prev_curr for _, r in estimator_run[1:]]
     trans, rot = _motion_errors(truth, rel)
     still_trans, still_rot = _motion_errors(truth, [np.eye(4)] * len(rel))
+    cv_trans, cv_rot = _motion_errors(truth, _constant_velocity(truth))
     assert still_trans == pytest.approx(0.0294, abs=5e-4)        # the GT path, by construction
-    assert trans < 0.8 * still_trans and rot < 0.8 * still_rot, (trans, still_trans, rot, still_rot)
+    print(f'motion: {trans:.4f} m / {rot:.3f} deg; still {still_trans:.4f} / {still_rot:.3f}; '
+          f'constant velocity {cv_trans:.4f} / {cv_rot:.3f}')
+    # Measured (CPU): the pose net alone 0.0280 m / 1.16 deg, worse than standing still; with
+    # photometric refinement against its own depth 0.0051 m / 0.071 deg. This demo path is so
+    # smooth that a constant velocity (0.0018 m / 0.107 deg) still wins on translation; the
+    # issue-10 targets against it are held-out hand-held sequences (training/README.md).
+    assert trans < 0.3 * still_trans, (trans, still_trans)
+    assert rot < 0.3 * still_rot and rot < cv_rot, (rot, still_rot, cv_rot)
 
 
 def test_infer_command_depth_is_right(truth, tmp_path):

@@ -38,6 +38,7 @@ DN_PARTS = T + 'test_depthnet_node_parts.py'
 BOOST = T + 'test_boost_pipeline.py'
 BOOST_NODE = T + 'test_boosted_node.py'
 CKPT_IO = T + 'test_checkpoint_io.py'
+REFINE = T + 'test_pose_refinement.py'
 BACKENDS = T + 'test_backends.py'
 M = Mutation
 
@@ -366,4 +367,11 @@ MUTATIONS = [
       "setattr(mod, f'conv{i}', fuse_conv_bn_eval(conv, bn))",
       "bn.eps = 1e-3; setattr(mod, f'conv{i}', fuse_conv_bn_eval(conv, bn))", [BACKENDS],
       'BatchNorm folded with the wrong eps (DepthNet 1e-3 on the ResNet)'),
+    # ------------------------------------------------------------------ pose refinement
+    M('refine-rotation-jacobian-sign', 'depth_perception/pose_refinement.py',
+      'dZ * y - dY * z, dX * z - dZ * x, dY * x - dX * y', 'dY * z - dZ * y, dZ * x - dX * z, dX * y - dY * x',
+      [REFINE], 'rotation part of the inverse-compositional Jacobian with the wrong sign'),
+    M('refine-update-composed-forward', 'depth_perception/pose_refinement.py',
+      'T = T @ np.linalg.inv(_se3_exp(xi))', 'T = T @ _se3_exp(xi)', [REFINE],
+      'inverse-compositional update applied forwards (moves away from the optimum)'),
 ]

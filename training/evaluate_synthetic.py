@@ -110,8 +110,9 @@ def evaluate_sequence(estimator, scene: Path, preset) -> dict:
     }
 
 
-def evaluate(checkpoint: str, data: Path, max_depth_m: float = 100.0) -> dict:
-    estimator = create_estimator('scdepth', checkpoint=str(checkpoint), device='cpu')
+def evaluate(checkpoint: str, data: Path, max_depth_m: float = 100.0, pose_refinement: bool = True) -> dict:
+    estimator = create_estimator('scdepth', checkpoint=str(checkpoint), device='cpu',
+                                 pose_refinement=pose_refinement)
     preset = get_preset('generic', max_depth_m=max_depth_m)
     root = Path(data)
     listing = root / 'test.txt'
@@ -143,8 +144,10 @@ def main(argv=None) -> int:
     p.add_argument('--data', required=True, type=Path, help='folder of held-out scenes (e.g. DATASET/testing)')
     p.add_argument('--max-depth', type=float, default=100.0, help="depth cap, m (validation's 'generic' preset)")
     p.add_argument('--json', type=Path, default=None)
+    p.add_argument('--no-pose-refinement', action='store_true',
+                   help="score the pose network's motion alone (no photometric refinement)")
     a = p.parse_args(argv)
-    report = evaluate(a.checkpoint, a.data, a.max_depth)
+    report = evaluate(a.checkpoint, a.data, a.max_depth, not a.no_pose_refinement)
     s = report['summary']
     print(f"abs_rel {s['depth']['abs_rel']:.4f} (constant-depth baseline {s['constant_depth_baseline']['abs_rel']:.4f}), "
           f"a1 {s['depth']['a1']:.3f}; median scale {s['median_scale_ratio_m_per_unit']:.4f} m/unit")

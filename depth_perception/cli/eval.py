@@ -58,6 +58,8 @@ def add_arguments(p) -> None:
     o.add_argument('--samples', type=int, default=4, help='side-by-side sample frames')
     o.add_argument('--max-frames', type=non_negative_int, default=0,
                    help='evaluate only the first N images (0 = all)')
+    o.add_argument('--no-pose-refinement', action='store_true',
+                   help="SC-Depth: score the pose network's motion alone, without photometric refinement")
     o.add_argument('--save-depth', action='store_true',
                    help='write every predicted depth map as OUT/depth/<stamp ns>.npy '
                         '(float32 metres, NaN invalid, prediction resolution), as demo does')
@@ -95,7 +97,8 @@ def config_from_args(args):
         max_time_diff_ms=args.max_time_diff_ms, output_bag=not args.no_output_bag,
         output_storage=args.output_storage, cloud_stride=args.cloud_stride, plots=not args.no_plots,
         n_sample_frames=args.samples, max_frames=args.max_frames, progress=not args.no_progress,
-        live=args.live, live_rate=args.live_rate, save_depth=args.save_depth)
+        live=args.live, live_rate=args.live_rate, save_depth=args.save_depth,
+        pose_refinement=not args.no_pose_refinement)
 
 
 def _summary(result: dict) -> str:

@@ -19,6 +19,7 @@ from .. import checkpoints
 from ..backends import make_backend
 from ..geometry import pose_vec_to_T_np
 from ..models import DispResNet, PoseResNet
+from ..pose_refinement import RefinementSettings, grey_pyramid, refine_pose
 from .base import CameraFrame, DepthEstimator, DepthResult, InputError
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class SCDepthConfig:
     backend: str = 'eager'          # eager | torch | onnxruntime | auto (see depth_perception.backends)
     precision: str = 'fp32'         # fp32 | fp16 | bf16
     onnx_dir: str = ''              # ONNX files for backend onnxruntime ('' = export in memory)
+    pose_refinement: bool = True    # refine the pose net's motion photometrically against the depth
 
 
 FALLBACK_RESOLUTION_HW = (256, 320)
@@ -122,6 +124,10 @@ class SCDepthEstimator(DepthEstimator):
         self.backend = make_backend(cfg.backend, precision, self.depth_net, self.pose_net, self.device,
                                     onnx_dir=cfg.onnx_dir, num_threads=cfg.num_threads)
         self._prev = None   # the previous frame, prepared for the backend
+        self._prev_pyramid = None   # ... and as a grey pyramid for pose refinement
+        self._prev_T = None         # the last motion, a second starting guess for refinement
+        self.refinement = RefinementSettings()
+        self.refinement_stats = {'accepted': 0, 'rejected': 0}
 
     def _checkpoint_resolution(self) -> tuple[int, int]:
         if self.weights is not None:
@@ -162,10 +168,16 @@ class SCDepthEstimator(DepthEstimator):
         t2 = time.perf_counter()
         T = None
         if self.pose_net is not None:
+            pyramid = (grey_pyramid(frame.rgb, frame.K, self.refinement)
+                       if self.config.pose_refinement and frame.K is not None else None)
             if self._prev is not None:
                 T = self.relative_pose(x, self._prev)
+                if pyramid is not None and self._prev_pyramid is not None:
+                    T = self._refine(T, pyramid, model_depth)
+                self._prev_T = T.copy()
                 T[:3, 3] *= self.config.depth_scale
             self._prev = x
+            self._prev_pyramid = pyramid
         t3 = time.perf_counter()
         if not np.all(np.isfinite(model_depth)):
             raise InputError('network produced non-finite depth')
@@ -175,6 +187,18 @@ class SCDepthEstimator(DepthEstimator):
                            T_prev_curr=T, timings_ms={
                                'preprocess': 1e3 * (t1 - t0), 'depth_net': 1e3 * (t2 - t1),
                                'pose_net': 1e3 * (t3 - t2), 'postprocess': 1e3 * (t4 - t3)})
+
+    def _refine(self, T_net: np.ndarray, pyramid, model_depth: np.ndarray) -> np.ndarray:
+        """Best photometric refinement from the network's motion and from the last motion."""
+        guesses = [T_net] + ([self._prev_T] if self._prev_T is not None else [])
+        best, best_cost = T_net, np.inf
+        for guess in guesses:
+            T, info = refine_pose(guess, pyramid, self._prev_pyramid, model_depth, self.refinement)
+            cost = info.get('cost_final', info.get('cost_init', np.inf))
+            if info['accepted'] and cost < best_cost:
+                best, best_cost = T, cost
+        self.refinement_stats['accepted' if best is not T_net else 'rejected'] += 1
+        return best
 
     def to_metric(self, model_depth: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
         """Scale to metres, resize to the input resolution and mark out-of-range as NaN."""
@@ -191,6 +215,8 @@ class SCDepthEstimator(DepthEstimator):
 
     def reset(self) -> None:
         self._prev = None
+        self._prev_pyramid = None
+        self._prev_T = None
 
     def describe(self) -> str:
         h, w = self.resolution_hw

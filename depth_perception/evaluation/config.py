@@ -19,6 +19,7 @@ class EvalConfig:
     backend: str = 'eager'          # see depth_perception.backends
     precision: str = 'fp32'
     onnx_dir: str = ''
+    pose_refinement: bool = True                   # SC-Depth: refine motion against the depth
     # topics ('' = auto-detect by type; see topics.py)
     image_topic: str = ''
     camera_info_topic: str = ''

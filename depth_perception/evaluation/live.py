@@ -84,6 +84,7 @@ def run_live(cfg: EvalConfig) -> dict:
     try:
         params = [Parameter('use_sim_time', value=True), Parameter('checkpoint', value=cfg.checkpoint),
                   Parameter('pose_checkpoint', value=cfg.pose_checkpoint),
+                  Parameter('pose_refinement', value=bool(cfg.pose_refinement)),
                   Parameter('device', value=cfg.device), Parameter('depth_scale', value=float(cfg.depth_scale)),
                   Parameter('input_qos', value='reliable'), Parameter('publish_colored', value=False),
                   Parameter('points_stride', value=int(cfg.cloud_stride)),

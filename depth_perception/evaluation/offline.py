@@ -32,6 +32,8 @@ def make_estimator(cfg: EvalConfig):
     opts = dict(checkpoint=cfg.checkpoint, pose_checkpoint=cfg.pose_checkpoint, device=cfg.device,
                 depth_scale=cfg.depth_scale, backend=cfg.backend, precision=cfg.precision,
                 onnx_dir=cfg.onnx_dir)
+    if cfg.method == 'scdepth':
+        opts['pose_refinement'] = cfg.pose_refinement
     if cfg.resolution_hw:
         opts['resolution_hw'] = tuple(cfg.resolution_hw)
     return create_estimator(cfg.method, **opts)

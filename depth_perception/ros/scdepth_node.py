@@ -45,7 +45,8 @@ class SCDepthNode(DepthNode):
                 pose_checkpoint=str(Path(c['pose_checkpoint']).expanduser()) if c['pose_checkpoint'] else '',
                 device=c['device'], fp16=c['fp16'], resolution_hw=net_hw if all(net_hw) else None,
                 depth_scale=c['depth_scale'], min_depth_m=c['min_depth_m'], max_depth_m=c['max_depth_m'],
-                estimate_motion=c['estimate_motion'], num_threads=c['num_threads'],
+                estimate_motion=c['estimate_motion'], pose_refinement=c['pose_refinement'],
+                num_threads=c['num_threads'],
                 **backend_config(c['backend'], c['precision'],
                                  str(Path(c['onnx_dir']).expanduser()) if c['onnx_dir'] else ''))
         except BackendError as exc:
