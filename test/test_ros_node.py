@@ -247,6 +247,8 @@ def test_every_output_for_every_encoding(system, encoding):
         np.testing.assert_allclose([lin.x, lin.y, lin.z], T_rel[:3, :3].T @ T_rel[:3, 3] / dt, atol=1e-6)
         np.testing.assert_allclose([ang.x, ang.y, ang.z],
                                    Rotation.from_matrix(T_rel[:3, :3]).as_rotvec() / dt, atol=1e-6)
+    # pose refinement is on by default; diagnostics count how often it replaced the network's motion
+    assert wait_for(lambda: {'pose_refinement_accepted', 'pose_refinement_rejected'} <= set(peer.stats()), 5)
     assert proc.poll() is None
 
 

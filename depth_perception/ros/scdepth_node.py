@@ -82,6 +82,11 @@ class SCDepthNode(DepthNode):
         if self.params['reset_on_time_jump']:
             self.estimator.reset()
 
+    def extra_diagnostics(self) -> dict:
+        # how often photometric refinement replaced the pose net's motion (kept when it fits worse)
+        stats = getattr(self.estimator, 'refinement_stats', {})
+        return {f'pose_refinement_{k}': v for k, v in stats.items()} if self.params['pose_refinement'] else {}
+
     def extra_outputs(self, frame, result) -> list:
         if self.pub_odom is None:
             return []
