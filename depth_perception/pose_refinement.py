@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from scipy.spatial.transform import Rotation
+
 from .geometry import scale_intrinsics
 
 HUBER_K = 1.345            # Huber threshold in robust standard deviations (95 % efficiency)
@@ -189,3 +191,14 @@ def refine_pose(T_init: np.ndarray, curr: list[_Level], prev: list[_Level], dept
     accepted = bool(np.all(np.isfinite(T)) and cost_final < cost_init)
     return (T if accepted else np.asarray(T_init, dtype=np.float64)), {
         'accepted': accepted, 'cost_init': cost_init, 'cost_final': cost_final}
+
+
+def midpoint_motion(T_a: np.ndarray, T_b: np.ndarray) -> np.ndarray:
+    """Halfway between two estimates of one motion: mean translation, rotation halfway along
+    the geodesic from T_a's to T_b's."""
+    R_a = Rotation.from_matrix(T_a[:3, :3])
+    half = Rotation.from_rotvec(0.5 * (R_a.inv() * Rotation.from_matrix(T_b[:3, :3])).as_rotvec())
+    T = np.eye(4)
+    T[:3, :3] = (R_a * half).as_matrix()
+    T[:3, 3] = 0.5 * (T_a[:3, 3] + T_b[:3, 3])
+    return T

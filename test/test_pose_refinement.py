@@ -91,3 +91,14 @@ def test_estimator_refines_only_with_intrinsics(pair):
     assert not np.array_equal(runs[(True, True)], runs[(False, True)])
     # refined: the rotation is right whatever the depth scale
     assert _errors(runs[(True, True)], T_true)[1] < 0.3 < _errors(runs[(False, True)], T_true)[1]
+
+
+def test_midpoint_motion_halves_the_difference():
+    from depth_perception.pose_refinement import midpoint_motion
+    axis = np.array([0.3, -1.0, 0.5])
+    T_a = make_T(_rot(axis, 2.0), np.array([0.1, 0.0, 0.2]))
+    T_b = make_T(_rot(axis, 4.0), np.array([0.3, -0.2, 0.0]))
+    T = midpoint_motion(T_a, T_b)
+    np.testing.assert_allclose(T[:3, :3], _rot(axis, 3.0), atol=1e-12)
+    np.testing.assert_allclose(T[:3, 3], [0.2, -0.1, 0.1], atol=1e-12)
+    np.testing.assert_allclose(midpoint_motion(T_b, T_a), T, atol=1e-12)
