@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scdepth_node.py [--seconds 40] [--rate-hz 30] [--device cpu]
         [--backend eager] [--precision fp32] [--output-thread auto|always|never]
-        [--compare /path/to/other/checkout] [--rounds 2]
+        [--compare /path/to/other/checkout] [--rounds 2] [--threads 0]
 
 1. raw: `estimator.estimate()` (depth + pose, what the node runs per frame) in a loop.
 2. node: the `scdepth_node` console script in its own process, fed by a publisher in this
@@ -40,9 +40,10 @@ H, W = 256, 320
 K = np.array([[250.0, 0, (W - 1) / 2], [0, 250.0, (H - 1) / 2], [0, 0, 1]])
 
 
-def bench_raw(device: str, frames: int, backend: str, precision: str) -> float:
+def bench_raw(device: str, frames: int, backend: str, precision: str, threads: int = 0) -> float:
     from depth_perception.estimators import CameraFrame, create_estimator
-    est = create_estimator('scdepth', resolution_hw=(H, W), device=device, backend=backend, precision=precision)
+    est = create_estimator('scdepth', resolution_hw=(H, W), device=device, backend=backend, precision=precision,
+                           num_threads=threads)
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(4)]
     for i in range(2):
@@ -63,7 +64,8 @@ def node_env(tree: str | None) -> dict:
 
 
 def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eager',
-               precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto') -> dict:
+               precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto',
+               threads: int = 0) -> dict:
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image
@@ -73,6 +75,8 @@ def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eage
         params.update(backend=backend, precision=precision)
     if output_thread != 'auto':
         params['output_thread'] = output_thread
+    if threads:
+        params['num_threads'] = threads
     node_proc = _dds.start_node('scdepth_node', 'depth_perception.ros.scdepth_node', params,
                                 env=node_env(tree), cwd=tree)
     rclpy.init()
@@ -125,16 +129,17 @@ def main() -> int:
     parser.add_argument('--output-thread', default='auto', help='node parameter output_thread (auto|always|never)')
     parser.add_argument('--compare', default='', help='another checkout whose node runs A/B against this one')
     parser.add_argument('--rounds', type=int, default=2, help='A/B rounds with --compare')
+    parser.add_argument('--threads', type=int, default=0, help='torch CPU threads, raw and node (0 = default)')
     args = parser.parse_args()
     import logging
     logging.basicConfig(level=logging.ERROR)
     if args.compare:
         return compare(args)
-    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
+    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads)
     print(f'raw estimator ({H}x{W}, {args.device}, {args.backend} {args.precision}, depth+pose): '
           f'{raw_fps:.2f} frames/s', flush=True)
     r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision,
-                   output_thread=args.output_thread)
+                   output_thread=args.output_thread, threads=args.threads)
     print(f'node end to end: {r["fps"]:.2f} frames/s ({r["received"]} depth images for {r["sent"]} '
           f'camera frames at {args.rate_hz:g} Hz; the rest dropped as stale)')
     print(f'node worker per frame: inference {r["inference_ms"]:.0f} ms + messages/publish '
@@ -155,9 +160,9 @@ def compare(args) -> int:
     runs: dict[str, list[dict]] = {'new': [], 'old': []}
     for k in range(args.rounds):
         for label in (('new', 'old') if k % 2 == 0 else ('old', 'new')):
-            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
+            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads)
             r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label],
-                           args.output_thread if label == 'new' else 'auto')
+                           args.output_thread if label == 'new' else 'auto', args.threads)
             r['raw_fps'], r['ratio'] = raw, r['fps'] / raw
             # the same estimator's rate inside the node at the same moment (1 / its inference time)
             r['in_node_ratio'] = r['fps'] * r['inference_ms'] / 1e3

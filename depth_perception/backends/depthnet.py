@@ -13,7 +13,7 @@ import copy
 import torch
 from torch import nn
 
-from . import check_choice, PRECISIONS, resolve_backend
+from . import PRECISIONS, check_choice, resolve_backend, warn_if_slow_bf16
 from .base import DTYPES
 
 
@@ -78,6 +78,7 @@ def make_depthnet_backend(name: str, precision: str, net: nn.Module, device: tor
     """`net`: the loaded DepthNet, eval mode, fp32, on `device`; never modified."""
     check_choice('precision', precision, PRECISIONS)
     name = resolve_backend(name, onnx_dir, precision, device.type)
+    warn_if_slow_bf16(precision, device)
     if name == 'eager':
         return EagerDepthNet(net, precision)
     if name == 'torch':
