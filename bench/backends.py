@@ -127,6 +127,8 @@ def main() -> None:
     ap.add_argument('--device', default='cpu')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    from depth_perception.malloc_tuning import keep_freed_memory
+    keep_freed_memory()   # as the nodes do: no page faults re-mapping freed activations every call
     networks = a.networks.split(',')
     if 'scdepth' in networks:
         bench_scdepth(a)

@@ -35,6 +35,9 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads, as i
 import numpy as np  # noqa: E402
 
 import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
+from depth_perception.malloc_tuning import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()   # as the node processes do (depth_perception.ros), so raw and node compare alike
 
 H, W = 256, 320
 K = np.array([[250.0, 0, (W - 1) / 2], [0, 250.0, (H - 1) / 2], [0, 0, 1]])
