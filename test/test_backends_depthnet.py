@@ -190,3 +190,23 @@ def test_rectify_net_of_a_v2_checkpoint_is_exported_and_matches_eager(tmp_path):
     v1 = tmp_path / 'v1'
     assert main(['export', '--format', 'onnx', '--output', str(v1)]) == 0
     assert not (v1 / RECTIFY_FILE).exists()
+
+
+def test_infer_depthnet_with_torch_backend_writes_the_eager_depth(tmp_path, checkpoint):
+    import cv2
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    imgs = frames(2)
+    for name, rgb in zip(('a', 'b'), imgs):
+        cv2.imwrite(str(inputs / f'{name}.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    outs = {}
+    for backend in ('eager', 'torch'):
+        out = tmp_path / backend
+        assert main(['infer', '--method', 'depthnet', '--checkpoint', checkpoint, '--input', str(inputs),
+                     '--output', str(out), '--device', 'cpu', '--backend', backend, '--no-vis']) == 0
+        outs[backend] = np.load(out / 'depth' / 'b.npy')
+    assert outs['eager'].shape == (50, 66) and rel(outs['torch'], outs['eager']).max() <= 1e-4
+    # the eager file is the network itself on the pair (earlier, later)
+    x = torch.cat([(torch.from_numpy(im).permute(2, 0, 1).float() / 255 - 0.5) / 0.2 for im in imgs])[None]
+    net = random_depthnet(3)
+    assert rel(outs['eager'], eager(net, x)[0]).max() <= 1e-5
