@@ -158,6 +158,7 @@ def test_missing_depthnet_onnx_file_is_one_line(checkpoint, tmp_path):
     with pytest.raises(BackendError, match='ONNX file not found') as info:
         DepthNetEstimator(checkpoint=checkpoint, device='cpu', backend='onnxruntime', onnx_dir=str(tmp_path))
     assert str(info.value).startswith(str(tmp_path / DEPTHNET_FILE)) and '\n' not in str(info.value)
+    assert 'export --format onnx --method depthnet' in str(info.value)
     with pytest.raises(BackendError, match='onnxruntime on CPU runs fp32 only'):
         DepthNetEstimator(checkpoint=checkpoint, device='cpu', backend='onnxruntime', precision='bf16')
 

@@ -181,7 +181,7 @@ class OrtNetwork:
             path = Path(onnx_dir) / FILES[kind]
             if not path.is_file():
                 raise BackendError(f'{path}: ONNX file not found; write it with '
-                                   f'`depth-perception export --format onnx --output {onnx_dir}`')
+                                   f'`depth-perception export --format onnx{_method(kind)} --output {onnx_dir}`')
             source = str(path)
         else:
             log.info('exporting the %s network to ONNX in memory (seconds; '
@@ -197,12 +197,16 @@ class OrtNetwork:
         if found != expected:
             raise BackendError(
                 f'{path}: exported from other weights (fingerprint {found[:12] or "missing"}, '
-                f'loaded checkpoint {expected[:12]}); re-run `depth-perception export --format onnx`')
+                f'loaded checkpoint {expected[:12]}); re-run `depth-perception export --format onnx{_method(kind)}`')
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.providers = self.session.get_providers()
 
     def __call__(self, *arrays: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.session.run(None, dict(zip(self.input_names, arrays)))[0])
+
+
+def _method(kind: str) -> str:
+    return ' --method depthnet --checkpoint <file>' if kind == 'depthnet' else ''
 
 
 def as_input(x: torch.Tensor) -> np.ndarray:
