@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # network kind -> file name in an export folder
 FILES = {'disp': 'scdepth_disp.onnx', 'pose': 'scdepth_pose.onnx',
-         'rectify': 'scdepth_rectify.onnx', 'depthnet': 'depthnet.onnx'}
+         'rectify': 'scdepth_rectify.onnx', 'depthnet': 'depthnet.onnx',
+         'midas': 'boost_midas.onnx', 'merge': 'boost_merge.onnx'}
 DEPTH_FILE, POSE_FILE, RECTIFY_FILE, DEPTHNET_FILE = (FILES[k] for k in ('disp', 'pose', 'rectify', 'depthnet'))
 FINGERPRINT_KEY = 'depth_perception.weights_sha256'
 # trace sizes only: height and width (and DepthNet's batch) are dynamic in the files. DepthNet's
@@ -88,6 +89,12 @@ def _export(net: torch.nn.Module, kind: str):
     elif kind == 'depthnet':
         # batch 2: the estimator runs one pair per frame shift as one batch
         module, args, names, out = net, (torch.randn(2, 6, h, w),), ['pair'], ['depth']
+        hw = {0: Dim.AUTO, **hw}
+    elif kind in ('midas', 'merge'):
+        # boosting batches patches; the merge net's side is a multiple of 2**num_downs
+        side = 2 ** net.num_downs if kind == 'merge' else 128
+        c = 2 if kind == 'merge' else 3
+        module, args, names, out = net, (torch.randn(2, c, side, side),), ['image'], ['depth']
         hw = {0: Dim.AUTO, **hw}
     else:
         raise ValueError(f'unknown network kind {kind!r} (known: {", ".join(FILES)})')
@@ -207,6 +214,19 @@ class OrtNetwork:
 
 def _method(kind: str) -> str:
     return ' --method depthnet --checkpoint <file>' if kind == 'depthnet' else ''
+
+
+class OrtModule(torch.nn.Module):
+    """An OrtNetwork behind a torch forward(x), for code that calls a network module
+    (the boosting pipeline's base and merge nets)."""
+
+    def __init__(self, net: torch.nn.Module, kind: str, device: torch.device, **options):
+        super().__init__()
+        self.run = OrtNetwork(net, kind, device, **options)
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(as_input(x)).to(x.device)
 
 
 def as_input(x: torch.Tensor) -> np.ndarray:
