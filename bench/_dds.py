@@ -1,7 +1,7 @@
 """What the node benchmarks share: the node in its own process, a peer spinning in a thread,
 waiting until the two have matched, stamp-keyed latency of depth/image, and stopping the node.
 
-Imported by bench/depthnet_node.py, node_load.py and node_fuzz.py (run as scripts: bench/ is
+Imported by bench/scdepth_node.py, depthnet_node.py, node_load.py and node_fuzz.py (run as scripts: bench/ is
 on sys.path). rclpy is imported inside the functions: the scripts set the DDS environment first.
 """
 from __future__ import annotations
@@ -26,10 +26,12 @@ def node_command(executable: str, module: str, params: dict, log_level: str) -> 
     return cmd + ['--log-level', log_level]
 
 
-def start_node(executable: str, module: str, params: dict, log_level: str = 'warn') -> subprocess.Popen:
-    """stderr is kept (errors are shown when the node fails); SIGINT is the node's own to handle."""
+def start_node(executable: str, module: str, params: dict, log_level: str = 'warn', *,
+               env: dict | None = None, cwd: str | None = None) -> subprocess.Popen:
+    """stderr is kept (errors are shown when the node fails); SIGINT is the node's own to handle.
+    env/cwd: another checkout's node (bench/scdepth_node.py --compare)."""
     return subprocess.Popen(node_command(executable, module, params, log_level), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 

@@ -30,6 +30,9 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(10
 import numpy as np  # noqa: E402
 
 import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
+from depth_perception.malloc_tuning import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()   # as the node processes do (depth_perception.ros), so raw and node compare alike
 
 
 def make_checkpoint(folder: Path, size: int) -> str:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scdepth_node.py [--seconds 40] [--rate-hz 30] [--device cpu]
         [--backend eager] [--precision fp32] [--output-thread auto|always|never]
-        [--compare /path/to/other/checkout] [--rounds 2]
+        [--compare /path/to/other/checkout] [--rounds 2] [--threads 0]
 
 1. raw: `estimator.estimate()` (depth + pose, what the node runs per frame) in a loop.
 2. node: the `scdepth_node` console script in its own process, fed by a publisher in this
@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -37,13 +34,19 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads, as i
 
 import numpy as np  # noqa: E402
 
+import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
+from depth_perception.malloc_tuning import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()   # as the node processes do (depth_perception.ros), so raw and node compare alike
+
 H, W = 256, 320
 K = np.array([[250.0, 0, (W - 1) / 2], [0, 250.0, (H - 1) / 2], [0, 0, 1]])
 
 
-def bench_raw(device: str, frames: int, backend: str, precision: str) -> float:
+def bench_raw(device: str, frames: int, backend: str, precision: str, threads: int = 0) -> float:
     from depth_perception.estimators import CameraFrame, create_estimator
-    est = create_estimator('scdepth', resolution_hw=(H, W), device=device, backend=backend, precision=precision)
+    est = create_estimator('scdepth', resolution_hw=(H, W), device=device, backend=backend, precision=precision,
+                           num_threads=threads)
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(4)]
     for i in range(2):
@@ -64,96 +67,58 @@ def node_env(tree: str | None) -> dict:
 
 
 def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eager',
-               precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto') -> dict:
+               precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto',
+               threads: int = 0) -> dict:
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import CameraInfo, Image
 
-    script = Path(sys.executable).with_name('scdepth_node')
-    cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'depth_perception.ros.scdepth_node']
-    cmd += ['--ros-args', '-p', f'network_height:={H}', '-p', f'network_width:={W}',
-            '-p', f'device:={device}', '-p', 'diagnostics_period_s:=5.0', '--log-level', 'warn']
+    params = {'network_height': H, 'network_width': W, 'device': device, 'diagnostics_period_s': 5.0}
     if (backend, precision) != ('eager', 'fp32'):    # older trees have no such parameters
-        cmd += ['-p', f'backend:={backend}', '-p', f'precision:={precision}']
+        params.update(backend=backend, precision=precision)
     if output_thread != 'auto':
-        cmd += ['-p', f'output_thread:={output_thread}']
-    node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                 env=node_env(tree), cwd=tree or None)
+        params['output_thread'] = output_thread
+    if threads:
+        params['num_threads'] = threads
+    node_proc = _dds.start_node('scdepth_node', 'depth_perception.ros.scdepth_node', params,
+                                env=node_env(tree), cwd=tree)
     rclpy.init()
     peer = rclpy.create_node('scdepth_bench_peer')
-    sent_s: dict[int, float] = {}
-    received: list[tuple[int, float]] = []
-    lock = threading.Lock()
-
-    def on_depth(msg):
-        with lock:
-            received.append((msg.header.stamp.nanosec + msg.header.stamp.sec * 10**9, time.monotonic()))
-
+    latency = _dds.DepthLatency(peer)
+    node_stats = _dds.diagnostics_values(peer, lambda name: name.startswith('scdepth_node'))
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    node_stats: dict[str, float] = {}
-
-    def on_diagnostics(msg):
-        for status in msg.status:
-            if status.name.startswith('scdepth_node'):
-                node_stats.update({kv.key: float(kv.value) for kv in status.values})
-
-    peer.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, reliable)
-    peer.create_subscription(Image, 'depth/image', on_depth, reliable)
     pub_img = peer.create_publisher(Image, 'image_raw', reliable)
     pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
-    executor = SingleThreadedExecutor()
-    executor.add_node(peer)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    executor = _dds.spin_in_background(peer)
+    i = 0
     try:
-        deadline = time.monotonic() + 90
-        while not (pub_img.get_subscription_count() and peer.count_publishers('/depth/image')):
-            if time.monotonic() > deadline or node_proc.poll() is not None:
-                raise RuntimeError('node did not come up')
-            time.sleep(0.1)
-        time.sleep(2.0)  # LARGE_DATA TCP connections come up after matching
+        _dds.wait_until_matched(peer, pub_img, node_proc, timeout_s=90, settle_s=2.0)
         rgb = np.random.default_rng(1).integers(0, 255, (H, W, 3), dtype=np.uint8).tobytes()
-        info = CameraInfo(width=W, height=H, k=K.ravel().tolist())
         period = 1.0 / rate_hz
         t_start = time.monotonic()
-        i = 0
         while time.monotonic() - t_start < seconds:
             stamp_ns = 1_000_000_000 + i * int(period * 1e9)
-            img = Image(height=H, width=W, encoding='rgb8', step=W * 3)
-            img.header.stamp.sec, img.header.stamp.nanosec = divmod(stamp_ns, 10**9)
-            img.header.frame_id = info.header.frame_id = 'camera_optical_frame'
-            info.header.stamp = img.header.stamp
-            img.data = rgb
-            pub_info.publish(info)
-            sent_s[stamp_ns] = time.monotonic()
+            img = Image(height=H, width=W, encoding='rgb8', step=W * 3, data=rgb)
+            _dds.set_stamp(img.header, stamp_ns)
+            img.header.frame_id = 'camera_optical_frame'
+            pub_info.publish(CameraInfo(header=img.header, width=W, height=H, k=K.ravel().tolist()))
+            latency.sent(stamp_ns)
             pub_img.publish(img)
             i += 1
             time.sleep(max(0.0, t_start + i * period - time.monotonic()))
         time.sleep(3.0)  # let the last frame through
     finally:
-        executor.shutdown()
-        peer.destroy_node()
-        rclpy.shutdown()
-        node_proc.send_signal(signal.SIGINT)
-        try:
-            node_proc.wait(10)
-        except subprocess.TimeoutExpired:
-            node_proc.kill()
-    with lock:
-        rx = list(received)
-    if len(rx) < 3:
-        raise RuntimeError(f'only {len(rx)} depth images received; node stderr:\n{node_proc.stderr.read()}')
-    # Steady state: skip the first output (model warm-up), rate over the rest.
-    rx = rx[1:]
-    fps = (len(rx) - 1) / (rx[-1][1] - rx[0][1])
-    latency_ms = np.array([(t - sent_s[s]) * 1e3 for s, t in rx if s in sent_s])
-    return {'sent': i, 'received': len(rx) + 1, 'fps': fps,
+        _dds.close_peer(executor, peer)
+        _dds.stop_node(node_proc, 10)
+    received = len(latency.received())
+    if received < 3:
+        raise RuntimeError(f'only {received} depth images received; node stderr:\n{node_proc.stderr.read()}')
+    p50, p95 = latency.percentiles_ms(50, 95, skip=1)   # steady state: skip the first output (warm-up)
+    return {'sent': i, 'received': received, 'fps': latency.fps(skip=1),
             'inference_ms': node_stats.get('inference_ms_mean', np.nan),
             'output_ms': node_stats.get('output_ms_mean', np.nan),
             'dropped': node_stats.get('dropped', np.nan),
-            'latency_p50_ms': float(np.percentile(latency_ms, 50)),
-            'latency_p95_ms': float(np.percentile(latency_ms, 95))}
+            'latency_p50_ms': p50, 'latency_p95_ms': p95}
 
 
 def main() -> int:
@@ -167,16 +132,17 @@ def main() -> int:
     parser.add_argument('--output-thread', default='auto', help='node parameter output_thread (auto|always|never)')
     parser.add_argument('--compare', default='', help='another checkout whose node runs A/B against this one')
     parser.add_argument('--rounds', type=int, default=2, help='A/B rounds with --compare')
+    parser.add_argument('--threads', type=int, default=0, help='torch CPU threads, raw and node (0 = default)')
     args = parser.parse_args()
     import logging
     logging.basicConfig(level=logging.ERROR)
     if args.compare:
         return compare(args)
-    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
+    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads)
     print(f'raw estimator ({H}x{W}, {args.device}, {args.backend} {args.precision}, depth+pose): '
           f'{raw_fps:.2f} frames/s', flush=True)
     r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision,
-                   output_thread=args.output_thread)
+                   output_thread=args.output_thread, threads=args.threads)
     print(f'node end to end: {r["fps"]:.2f} frames/s ({r["received"]} depth images for {r["sent"]} '
           f'camera frames at {args.rate_hz:g} Hz; the rest dropped as stale)')
     print(f'node worker per frame: inference {r["inference_ms"]:.0f} ms + messages/publish '
@@ -197,9 +163,9 @@ def compare(args) -> int:
     runs: dict[str, list[dict]] = {'new': [], 'old': []}
     for k in range(args.rounds):
         for label in (('new', 'old') if k % 2 == 0 else ('old', 'new')):
-            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision)
+            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads)
             r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label],
-                           args.output_thread if label == 'new' else 'auto')
+                           args.output_thread if label == 'new' else 'auto', args.threads)
             r['raw_fps'], r['ratio'] = raw, r['fps'] / raw
             # the same estimator's rate inside the node at the same moment (1 / its inference time)
             r['in_node_ratio'] = r['fps'] * r['inference_ms'] / 1e3

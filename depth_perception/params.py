@@ -108,6 +108,17 @@ ADAPTER_PARAMS: tuple[ParamSpec, ...] = (
               range=(0.0, 3600.0)),
 )
 
+# inference backend choice, shared by the SC-Depth and DepthNet nodes
+BACKEND_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec('backend', 'eager', "inference backend: 'eager' (exact fp32 reference path), 'torch' "
+              "(folded BatchNorm, channels_last), 'onnxruntime' (ONNX Runtime), 'auto' (onnxruntime when "
+              'onnx_dir is set and it runs the precision, else torch)', choices=BACKEND_CHOICES),
+    ParamSpec('precision', 'fp32', 'numeric precision of the networks (bf16 pays on CPUs with AMX, '
+              'fp16 on GPUs)', choices=PRECISION_CHOICES),
+    ParamSpec('onnx_dir', '', "folder of exported ONNX networks for backend onnxruntime/auto "
+              "(`depth-perception export --format onnx`); '' = export in memory at start", 'path'),
+)
+
 SCDEPTH_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('checkpoint', '', "SC-Depth checkpoint file; '' = the packaged default model", 'path'),
     ParamSpec('pose_checkpoint', '', "separate PoseResNet file (SC-SfMLearner releases); '' = none", 'path'),
@@ -127,13 +138,7 @@ SCDEPTH_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('pose_refinement', True, "refine PoseResNet's motion by photometric alignment against the "
               'predicted depth (needs camera_info; keeps depth and odometry on one scale)'),
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
-    ParamSpec('backend', 'eager', "inference backend: 'eager' (exact fp32 reference path), 'torch' "
-              "(folded BatchNorm, channels_last), 'onnxruntime' (ONNX Runtime), 'auto' (onnxruntime when "
-              'onnx_dir is set and it runs the precision, else torch)', choices=BACKEND_CHOICES),
-    ParamSpec('precision', 'fp32', 'numeric precision of the networks (bf16 pays on CPUs with AMX, '
-              'fp16 on GPUs)', choices=PRECISION_CHOICES),
-    ParamSpec('onnx_dir', '', "folder of exported ONNX networks for backend onnxruntime/auto "
-              "(`depth-perception export --format onnx`); '' = export in memory at start", 'path'),
+    *BACKEND_PARAMS,
     ParamSpec('output_thread', 'auto', "build and publish a frame's messages on their own thread while the "
               "next frame is inferred: 'auto' = when the model runs on a GPU (on a CPU the thread competes "
               "with inference for the cores), 'always', 'never' (not on/off: YAML reads those as booleans)", choices=('auto', 'always', 'never')),

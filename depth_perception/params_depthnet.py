@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .params import (ADAPTER_PARAMS, ADAPTER_RULES, ParamSpec, Rule, depth_range_rule, device_rule,
+from .params import (ADAPTER_PARAMS, ADAPTER_RULES, BACKEND_PARAMS, ParamSpec, Rule, depth_range_rule, device_rule,
                      distinct_frames)
 
 NODE_NAME = 'depthnet_node'
@@ -19,6 +19,7 @@ DEPTHNET_MODEL_PARAMS: tuple[ParamSpec, ...] = (
               "'' = the packaged default model (none is packaged yet: the node then refuses to start)", 'path'),
     ParamSpec('device', 'auto', "torch device: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:N'"),
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
+    *BACKEND_PARAMS,
     ParamSpec('frame_shifts', '1', "frame shifts k of the pairs (t-k, t), comma separated, e.g. '1,3,9'; "
               'several are fused per pixel (multi-range)'),
     ParamSpec('nominal_displacement_m', 0.3, 'displacement the network output assumes (Still Box models: 0.3)',

@@ -252,8 +252,11 @@ def test_bench_script_prints_a_ratio_row_per_configuration():
     from pathlib import Path
     script = Path(__file__).resolve().parents[1] / 'bench' / 'backends.py'
     out = subprocess.run([sys.executable, str(script), '--threads', '1', '--rounds', '1', '--iters', '1',
-                          '--resolutions', '64x96', '--configs', 'torch:fp32,torch:bf16'],
+                          '--resolutions', '64x96', '--configs', 'torch:fp32,torch:bf16',
+                          '--depthnet-sizes', '64', '--depthnet-configs', 'torch:fp32'],
                          capture_output=True, text=True, timeout=300, check=True).stdout
-    rows = [r.split('|')[1:-1] for r in out.splitlines() if r.startswith('| 64x96')]
-    assert [(r[1].strip(), r[2].strip()) for r in rows] == [('eager', 'fp32'), ('torch', 'fp32'), ('torch', 'bf16')]
-    assert rows[0][4].strip() == '1.00x' and all(float(r[3]) > 0 for r in rows)
+    for label, configs in (('64x96', [('eager', 'fp32'), ('torch', 'fp32'), ('torch', 'bf16')]),
+                           ('DepthNet 64x64', [('eager', 'fp32'), ('torch', 'fp32')])):
+        rows = [r.split('|')[1:-1] for r in out.splitlines() if r.startswith(f'| {label} |')]
+        assert [(r[1].strip(), r[2].strip()) for r in rows] == configs
+        assert rows[0][4].strip() == '1.00x' and all(float(r[3]) > 0 for r in rows)

@@ -1,12 +1,14 @@
-"""ONNX export of the SC-Depth networks and the ONNX Runtime backend that runs them.
+"""ONNX export of the networks (SC-Depth depth/pose/rectify, DepthNet) and the ONNX Runtime
+backend that runs them.
 
-Each file carries the SHA-256 of the weights it was exported from (ONNX metadata), and the
-backend refuses a file whose fingerprint differs from the loaded checkpoint: a stale export
-would otherwise silently give another model's depth.
+Each file carries the SHA-256 of the weights it was exported from (ONNX metadata), and
+`OrtNetwork` refuses a file whose fingerprint differs from the loaded checkpoint: a stale
+export would otherwise silently give another model's depth.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import os
@@ -21,16 +23,26 @@ from .torch_fast import FullResolutionDisparity
 
 log = logging.getLogger(__name__)
 
-DEPTH_FILE = 'scdepth_disp.onnx'
-POSE_FILE = 'scdepth_pose.onnx'
+# network kind -> file name in an export folder
+FILES = {'disp': 'scdepth_disp.onnx', 'pose': 'scdepth_pose.onnx',
+         'rectify': 'scdepth_rectify.onnx', 'depthnet': 'depthnet.onnx',
+         'midas': 'boost_midas.onnx', 'merge': 'boost_merge.onnx'}
+DEPTH_FILE, POSE_FILE, RECTIFY_FILE, DEPTHNET_FILE = (FILES[k] for k in ('disp', 'pose', 'rectify', 'depthnet'))
 FINGERPRINT_KEY = 'depth_perception.weights_sha256'
-EXPORT_HW = (64, 96)     # trace size only: height and width are dynamic in the file
+# trace sizes only: height and width (and DepthNet's batch) are dynamic in the files. DepthNet's
+# is larger so that its 1/64-scale map is not 1 px (size-1 dimensions get specialised).
+EXPORT_HW = {'depthnet': (128, 192)}
+DEFAULT_EXPORT_HW = (64, 96)
+# DepthNet options that change its output without changing its state_dict
+_DEPTHNET_FLAGS = ('batch_norm', 'with_confidence', 'clamp', 'depth_activation')
 
 
 def weights_fingerprint(net: torch.nn.Module) -> str:
     """SHA-256 of a network's class, upsampling mode and every parameter/buffer (as fp32)."""
     h = hashlib.sha256(type(net).__name__.encode())
     h.update(str(getattr(getattr(net, 'decoder', None), 'upsample_mode', '')).encode())
+    if hasattr(net, 'depth_activation'):
+        h.update(repr(tuple(getattr(net, a) for a in _DEPTHNET_FLAGS)).encode())
     for key, t in sorted(net.state_dict().items()):
         h.update(key.encode())
         t = t.detach().cpu()
@@ -56,46 +68,65 @@ def _quiet_exporter():
 
 
 def _onnx_model(net: torch.nn.Module, kind: str):
-    """ONNX ModelProto of the depth ('disp') or pose ('pose') net, dynamic in H and W."""
+    """ONNX ModelProto of a network of `kind` (a FILES key), dynamic in H and W."""
     with _quiet_exporter():
         return _export(net, kind)
 
 
 def _export(net: torch.nn.Module, kind: str):
     from torch.export import Dim
-    net = net.cpu().float().eval()
-    x = torch.randn(1, 3, *EXPORT_HW)
-    dyn = {2: Dim.AUTO, 3: Dim.AUTO}
+    # a copy: .cpu() on the estimator's own module would move it off its device
+    net = copy.deepcopy(net).cpu().float().eval()
+    h, w = EXPORT_HW.get(kind, DEFAULT_EXPORT_HW)
+    hw = {2: Dim.AUTO, 3: Dim.AUTO}
     if kind == 'disp':
-        program = torch.onnx.export(FullResolutionDisparity(net).eval(), (x,), dynamo=True,
-                                    input_names=['image'], output_names=['disparity'],
-                                    dynamic_shapes={'image': dyn}, verbose=False)
+        module, args, names, out = FullResolutionDisparity(net).eval(), (torch.randn(1, 3, h, w),), \
+            ['image'], ['disparity']
+    elif kind in ('pose', 'rectify'):
+        x = torch.randn(1, 3, h, w)
+        module, args, names, out = net, (x, x.clone()), ['target', 'reference'], \
+            ['pose' if kind == 'pose' else 'rotation']
+    elif kind == 'depthnet':
+        # batch 2: the estimator runs one pair per frame shift as one batch
+        module, args, names, out = net, (torch.randn(2, 6, h, w),), ['pair'], ['depth']
+        hw = {0: Dim.AUTO, **hw}
+    elif kind in ('midas', 'merge'):
+        # boosting batches patches; the merge net's side is a multiple of 2**num_downs
+        side = 2 ** net.num_downs if kind == 'merge' else 128
+        c = 2 if kind == 'merge' else 3
+        module, args, names, out = net, (torch.randn(2, c, side, side),), ['image'], ['depth']
+        hw = {0: Dim.AUTO, **hw}
     else:
-        program = torch.onnx.export(net, (x, x.clone()), dynamo=True,
-                                    input_names=['target', 'reference'], output_names=['pose'],
-                                    dynamic_shapes={'target': dyn, 'reference': dyn}, verbose=False)
+        raise ValueError(f'unknown network kind {kind!r} (known: {", ".join(FILES)})')
+    program = torch.onnx.export(module, args, dynamo=True, input_names=names, output_names=out,
+                                dynamic_shapes=tuple(hw for _ in args), verbose=False)
     model = program.model_proto
     entry = model.metadata_props.add()
     entry.key, entry.value = FINGERPRINT_KEY, weights_fingerprint(net)
     return model
 
 
-def export_onnx(depth_net: torch.nn.Module, pose_net: torch.nn.Module | None,
-                out_dir: str | Path) -> list[Path]:
-    """Write scdepth_disp.onnx (and scdepth_pose.onnx when there is a pose net) into out_dir."""
+def export_networks(nets: dict[str, torch.nn.Module | None], out_dir: str | Path) -> list[Path]:
+    """Write FILES[kind] into out_dir for every kind -> network given (None: skipped)."""
     import onnx
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for net, kind, name in ((depth_net, 'disp', DEPTH_FILE), (pose_net, 'pose', POSE_FILE)):
+    for kind, net in nets.items():
         if net is None:
             continue
-        path = out_dir / name
+        path = out_dir / FILES[kind]
         tmp = path.with_suffix('.onnx.tmp')
         onnx.save_model(_onnx_model(net, kind), str(tmp))
         os.replace(tmp, path)
         written.append(path)
     return written
+
+
+def export_onnx(depth_net: torch.nn.Module, pose_net: torch.nn.Module | None,
+                out_dir: str | Path, rectify_net: torch.nn.Module | None = None) -> list[Path]:
+    """scdepth_disp.onnx (+ scdepth_pose.onnx, scdepth_rectify.onnx for the nets given)."""
+    return export_networks({'disp': depth_net, 'pose': pose_net, 'rectify': rectify_net}, out_dir)
 
 
 def _providers(device: torch.device, precision: str, cache_dir: str):
@@ -121,67 +152,107 @@ def _providers(device: torch.device, precision: str, cache_dir: str):
     return providers
 
 
+def session_options(num_threads: int = 0):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # the same thread budget as torch, so the node's executor thread keeps a core
+    options.intra_op_num_threads = num_threads if num_threads > 0 else torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    # no busy-waiting between ops: with other threads on the cores (the node's executor,
+    # the camera driver) spinning workers doubled the 2-thread frame time here (921 vs 574 ms)
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    return options
+
+
+def _import_ort():
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise BackendError('backend onnxruntime needs the onnxruntime package '
+                           '(pip install onnxruntime)') from None
+    return ort
+
+
+class OrtNetwork:
+    """One network run by ONNX Runtime: FILES[kind] from onnx_dir ('' = exported in memory),
+    refused unless its weights fingerprint is `net`'s. Call with numpy arrays; returns the
+    first output as an fp32 torch tensor."""
+
+    def __init__(self, net: torch.nn.Module, kind: str, device: torch.device, precision: str = 'fp32',
+                 *, onnx_dir: str = '', num_threads: int = 0):
+        ort = _import_ort()
+        providers = _providers(device, precision, onnx_dir)
+        expected = weights_fingerprint(net)
+        if onnx_dir:
+            path = Path(onnx_dir) / FILES[kind]
+            if not path.is_file():
+                raise BackendError(f'{path}: ONNX file not found; write it with '
+                                   f'`depth-perception export --format onnx{_method(kind)} --output {onnx_dir}`')
+            source = str(path)
+        else:
+            log.info('exporting the %s network to ONNX in memory (seconds; '
+                     '`depth-perception export --format onnx` writes files once)', kind)
+            path, source = kind, _onnx_model(net, kind).SerializeToString()
+        model = _half(source, providers) if precision == 'fp16' and \
+            not _has_tensorrt(providers) else source
+        try:
+            self.session = ort.InferenceSession(model, session_options(num_threads), providers=providers)
+        except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
+            raise BackendError(f'{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})') from None
+        found = self.session.get_modelmeta().custom_metadata_map.get(FINGERPRINT_KEY, '')
+        if found != expected:
+            raise BackendError(
+                f'{path}: exported from other weights (fingerprint {found[:12] or "missing"}, '
+                f'loaded checkpoint {expected[:12]}); re-run `depth-perception export --format onnx{_method(kind)}`')
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.providers = self.session.get_providers()
+
+    def __call__(self, *arrays: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, dict(zip(self.input_names, arrays)))[0])
+
+
+def _method(kind: str) -> str:
+    return ' --method depthnet --checkpoint <file>' if kind == 'depthnet' else ''
+
+
+class OrtModule(torch.nn.Module):
+    """An OrtNetwork behind a torch forward(x), for code that calls a network module
+    (the boosting pipeline's base and merge nets)."""
+
+    def __init__(self, net: torch.nn.Module, kind: str, device: torch.device, **options):
+        super().__init__()
+        self.run = OrtNetwork(net, kind, device, **options)
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(as_input(x)).to(x.device)
+
+
+def as_input(x: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(x.detach().float().cpu().numpy())
+
+
 class OrtBackend(Backend):
     name = 'onnxruntime'
 
     def __init__(self, depth_net, pose_net, device: torch.device, precision: str = 'fp32', *,
                  onnx_dir: str = '', num_threads: int = 0):
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise BackendError('backend onnxruntime needs the onnxruntime package '
-                               '(pip install onnxruntime)') from None
         self.precision = precision
-        providers = _providers(device, precision, onnx_dir)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # the same thread budget as torch, so the node's executor thread keeps a core
-        options.intra_op_num_threads = num_threads if num_threads > 0 else torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        # no busy-waiting between ops: with other threads on the cores (the node's executor,
-        # the camera driver) spinning workers doubled the 2-thread frame time here (921 vs 574 ms)
-        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.source = onnx_dir or 'exported in memory'
-
-        def session(net, kind, name):
-            expected = weights_fingerprint(net)
-            if onnx_dir:
-                path = Path(onnx_dir) / name
-                if not path.is_file():
-                    raise BackendError(f'{path}: ONNX file not found; write it with '
-                                       f'`depth-perception export --format onnx --output {onnx_dir}`')
-                source = str(path)
-            else:
-                log.info('exporting the %s network to ONNX in memory (seconds; '
-                         '`depth-perception export --format onnx` writes files once)', kind)
-                path, source = kind, _onnx_model(net, kind).SerializeToString()
-            model = _half(source, providers) if precision == 'fp16' and \
-                not _has_tensorrt(providers) else source
-            try:
-                sess = ort.InferenceSession(model, options, providers=providers)
-            except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
-                raise BackendError(f'{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})') from None
-            found = sess.get_modelmeta().custom_metadata_map.get(FINGERPRINT_KEY, '')
-            if found != expected:
-                raise BackendError(
-                    f'{path}: exported from other weights (fingerprint {found[:12] or "missing"}, '
-                    f'loaded checkpoint {expected[:12]}); re-run `depth-perception export --format onnx`')
-            return sess
-
-        self.depth_sess = session(depth_net, 'disp', DEPTH_FILE)
-        self.pose_sess = session(pose_net, 'pose', POSE_FILE) if pose_net is not None else None
-        self.providers = self.depth_sess.get_providers()
+        opts = dict(onnx_dir=onnx_dir, num_threads=num_threads)
+        self.depth = OrtNetwork(depth_net, 'disp', device, precision, **opts)
+        self.pose_run = OrtNetwork(pose_net, 'pose', device, precision, **opts) if pose_net is not None else None
+        self.providers = self.depth.providers
 
     def prepare(self, x: torch.Tensor) -> np.ndarray:
-        return np.ascontiguousarray(x.detach().float().cpu().numpy())
+        return as_input(x)
 
     def disparity(self, x: np.ndarray) -> torch.Tensor:
-        name = self.depth_sess.get_inputs()[0].name
-        return torch.from_numpy(self.depth_sess.run(None, {name: x})[0])
+        return self.depth(x)
 
     def pose(self, target: np.ndarray, reference: np.ndarray) -> torch.Tensor:
-        names = [i.name for i in self.pose_sess.get_inputs()]
-        return torch.from_numpy(self.pose_sess.run(None, {names[0]: target, names[1]: reference})[0])
+        return self.pose_run(target, reference)
 
     def describe(self) -> str:
         return f'onnxruntime {self.precision} ({self.source}; {", ".join(self.providers)})'

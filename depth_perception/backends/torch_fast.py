@@ -21,8 +21,9 @@ from .base import DTYPES, Backend
 def fold_batchnorm(net: nn.Module) -> nn.Module:
     """A copy of `net` (eval mode) with every Conv2d+BatchNorm2d pair fused into one Conv2d.
 
-    Pairs are the ResNet's `convN`/`bnN` siblings and the `downsample = Sequential(conv, bn)`
-    shortcuts; the BatchNorm is replaced by Identity, so forward() is unchanged.
+    Pairs are the ResNet's `convN`/`bnN` siblings and a Conv2d directly followed by a
+    BatchNorm2d inside a Sequential (ResNet `downsample` shortcuts, DepthNet's conv-BN-ReLU
+    blocks); the BatchNorm is replaced by Identity, so forward() is unchanged.
     """
     net = copy.deepcopy(net).eval()
     for mod in list(net.modules()):
@@ -31,10 +32,11 @@ def fold_batchnorm(net: nn.Module) -> nn.Module:
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
                 setattr(mod, f'conv{i}', fuse_conv_bn_eval(conv, bn))
                 setattr(mod, f'bn{i}', nn.Identity())
-        if isinstance(mod, nn.Sequential) and len(mod) == 2 \
-                and isinstance(mod[0], nn.Conv2d) and isinstance(mod[1], nn.BatchNorm2d):
-            mod[0] = fuse_conv_bn_eval(mod[0], mod[1])
-            mod[1] = nn.Identity()
+        if isinstance(mod, nn.Sequential):
+            for j in range(len(mod) - 1):
+                if isinstance(mod[j], nn.Conv2d) and isinstance(mod[j + 1], nn.BatchNorm2d):
+                    mod[j] = fuse_conv_bn_eval(mod[j], mod[j + 1])
+                    mod[j + 1] = nn.Identity()
     return net
 
 

@@ -8,13 +8,17 @@ from ..checkpoints import export_sc_depth_pl, read_scdepth_checkpoint
 NAME = 'export'
 HELP = ('Convert a checkpoint (ours, sc_depth_pl or SC-SfMLearner) into an sc_depth_pl .ckpt '
         '(state_dict with depth_net./pose_net./rectify_net. prefixes, hparams Namespace), or '
-        '(--format onnx) write its depth and pose networks as ONNX files for backend onnxruntime.')
+        '(--format onnx) write its networks (SC-Depth depth, pose and V2 rectify; or DepthNet with '
+        '--method depthnet) as ONNX files for backend onnxruntime.')
 
 
 def add_arguments(parser) -> None:
     parser.add_argument('--format', default='ckpt', choices=['ckpt', 'onnx'],
                         help='ckpt: sc_depth_pl checkpoint file; onnx: a folder with '
-                             'scdepth_disp.onnx and scdepth_pose.onnx (dynamic height/width)')
+                             'scdepth_disp.onnx, scdepth_pose.onnx [, scdepth_rectify.onnx] or '
+                             'depthnet.onnx (dynamic height/width)')
+    parser.add_argument('--method', default='scdepth', choices=['scdepth', 'depthnet'],
+                        help='onnx: which kind of checkpoint --checkpoint is (depthnet needs --checkpoint)')
     parser.add_argument('--checkpoint', type=Path, default=None,
                         help='input checkpoint (required for ckpt; onnx default: the packaged model)')
     parser.add_argument('--pose-checkpoint', type=Path, default=None,
@@ -40,12 +44,29 @@ def run(args) -> int:
 
 
 def _run_onnx(args) -> int:
-    from ..backends.onnx import export_onnx, weights_fingerprint
+    from ..backends.onnx import export_networks, weights_fingerprint
+    if args.method == 'depthnet':
+        from ..estimators.depthnet_runner import DepthNetRunner
+        runner = DepthNetRunner(args.checkpoint or '', 'cpu')
+        nets, source = {'depthnet': runner.net}, f'DepthNet checkpoint {runner.weights.source}'
+    else:
+        nets, source = _scdepth_networks(args)
+    paths = export_networks(nets, args.output)
+    first = next(iter(nets.values()))
+    print(f'wrote {", ".join(str(p) for p in paths)} from {source} '
+          f'(weights sha256 {weights_fingerprint(first)[:12]})')
+    return 0
+
+
+def _scdepth_networks(args):
+    from ..checkpoints import load_strict
     from ..estimators.scdepth import SCDepthConfig, SCDepthEstimator
+    from ..models import RectifyNet
     # the estimator's own loader, so the files hold exactly the weights it would run
     est = SCDepthEstimator(SCDepthConfig(checkpoint=str(args.checkpoint or ''), device='cpu',
                                          pose_checkpoint=str(args.pose_checkpoint or '')))
-    paths = export_onnx(est.depth_net, est.pose_net, args.output)
-    print(f'wrote {", ".join(str(p) for p in paths)} from {est.weights_description} '
-          f'(weights sha256 {weights_fingerprint(est.depth_net)[:12]})')
-    return 0
+    rectify = None
+    if est.weights is not None and est.weights.rectify_state:
+        rectify = RectifyNet().eval()
+        load_strict(rectify, est.weights.rectify_state, est.weights.source, 'RectifyNet')
+    return {'disp': est.depth_net, 'pose': est.pose_net, 'rectify': rectify}, est.weights_description

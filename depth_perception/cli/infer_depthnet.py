@@ -72,14 +72,14 @@ def run(args) -> int:
     if not args.nominal_displacement > 0:
         raise ValueError(f'--nominal-displacement must be > 0 m, got {args.nominal_displacement}')
     unsupported = [f'--{name.replace("_", "-")} {getattr(args, name)}'
-                   for name, default in (('backend', 'eager'), ('precision', 'fp32'), ('depth_scale', 1.0),
-                                         ('pose_checkpoint', ''), ('onnx_dir', ''))
+                   for name, default in (('depth_scale', 1.0), ('pose_checkpoint', ''))
                    if getattr(args, name, default) != default]
     if unsupported:  # refuse rather than silently ignore
         raise ValueError(f'{", ".join(unsupported)}: not supported by --method depthnet '
-                         '(eager fp32 only; use --displacement for metric depth)')
+                         '(use --displacement for metric depth)')
     pairs = make_pairs(args)
-    runner = DepthNetRunner(args.checkpoint, args.device)
+    runner = DepthNetRunner(args.checkpoint, args.device, backend=getattr(args, 'backend', 'eager'),
+                            precision=getattr(args, 'precision', 'fp32'), onnx_dir=getattr(args, 'onnx_dir', ''))
     log.info('%s', runner.describe())
     scale = args.displacement / args.nominal_displacement if args.displacement else 1.0
     folders = ('depth', 'depth_full') + (() if args.no_vis else ('vis',))

@@ -38,8 +38,11 @@ class BoostedConfig:
     depth_scale: float = 1.0        # scdepth base: metres per SC-Depth unit
     device: str = 'auto'
     num_threads: int = 0
+    backend: str = 'eager'          # eager | onnxruntime (MiDaS base and merge net; exported in memory)
 
     def __post_init__(self):
+        if self.backend not in ('eager', 'onnxruntime'):
+            raise ValueError(f"backend must be eager or onnxruntime, got {self.backend!r}")
         if self.base not in BASES:
             raise ValueError(f'base must be one of {", ".join(BASES)}, got {self.base!r}')
         if self.mode not in MODES:
@@ -90,8 +93,18 @@ class BoostedEstimator(DepthEstimator):
                 num_threads=cfg.num_threads)
             self.base = bases.SCDepthBase(self.base_estimator, receptive_field=cfg.receptive_field or None)
         self.net = weights.read_merge_net(Path(cfg.merge_checkpoint).expanduser()).to(self.device)
+        if cfg.backend == 'onnxruntime':
+            self._use_onnxruntime()
         self.last = FrameReport()
         self.weights = (cfg.checkpoint or 'packaged SC-Depth model', cfg.merge_checkpoint)
+
+    def _use_onnxruntime(self) -> None:
+        from ..backends.onnx import OrtModule
+        if self.config.base != 'midas':
+            raise ValueError(f'backend onnxruntime: boosting runs it for the midas base only, not {self.config.base}')
+        opts = dict(num_threads=self.config.num_threads)
+        self.base.net = OrtModule(self.base.net, 'midas', self.device, **opts)
+        self.net = OrtModule(self.net, 'merge', self.device, **opts)
 
     @property
     def relative(self) -> bool:

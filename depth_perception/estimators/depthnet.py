@@ -55,6 +55,9 @@ class DepthNetConfig:
     min_depth_m: float = 0.0                       # outside [min, max] -> NaN (0 = no limit)
     max_depth_m: float = 0.0
     num_threads: int = 0
+    backend: str = 'eager'                         # eager | torch | onnxruntime | auto (depth_perception.backends)
+    precision: str = 'fp32'                        # fp32 | fp16 | bf16
+    onnx_dir: str = ''                             # depthnet.onnx for backend onnxruntime ('' = export in memory)
 
 
 @dataclass
@@ -105,7 +108,8 @@ class DepthNetEstimator(DepthEstimator):
         if cfg.num_threads > 0:
             import torch
             torch.set_num_threads(cfg.num_threads)
-        self.runner = DepthNetRunner(cfg.checkpoint, cfg.device)
+        self.runner = DepthNetRunner(cfg.checkpoint, cfg.device, backend=cfg.backend, precision=cfg.precision,
+                                     onnx_dir=cfg.onnx_dir, num_threads=cfg.num_threads)
         self.network_focal_px = float(cfg.network_focal_px or self.runner.weights.training_focal_px or 0)
         if not self.network_focal_px > 0:
             raise ValueError(f'{cfg.checkpoint}: the training focal length is unknown (not in the file '

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..backends.depthnet import make_depthnet_backend
 from ..checkpoints_depthnet import DepthNetWeights, build_depthnet, read_depthnet_checkpoint
 from .scdepth import pick_device
 
@@ -21,19 +22,22 @@ NORM_STD = 0.2
 
 
 class DepthNetRunner:
-    def __init__(self, checkpoint: str | Path, device: str = 'auto'):
+    def __init__(self, checkpoint: str | Path, device: str = 'auto', *, backend: str = 'eager',
+                 precision: str = 'fp32', onnx_dir: str = '', num_threads: int = 0):
         if not checkpoint:
             raise ValueError('DepthNet needs a checkpoint (--checkpoint / checkpoint parameter); '
                              'no default DepthNet model is packaged yet')
         self.weights: DepthNetWeights = read_depthnet_checkpoint(checkpoint)
         self.device = pick_device(device)
         self.net = build_depthnet(self.weights).to(self.device)
+        self.backend = make_depthnet_backend(backend, precision, self.net, self.device,
+                                             onnx_dir=onnx_dir, num_threads=num_threads)
 
     def describe(self) -> str:
         w = self.weights
         focal = f', trained at f={w.training_focal_px:g} px' if w.training_focal_px else ''
         return (f'DepthNet (bn={w.batch_norm}, activation={w.activation}, clamp={w.clamp}) from '
-                f'{w.layout} checkpoint {w.source}{focal} on {self.device}')
+                f'{w.layout} checkpoint {w.source}{focal} on {self.device}, backend {self.backend.describe()}')
 
     def to_tensor(self, rgb: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
@@ -47,7 +51,7 @@ class DepthNetRunner:
         if len(shapes) != 1:
             raise ValueError(f'all images of a DepthNet batch must have one size, got {sorted(shapes)}')
         x = torch.stack([torch.cat([self.to_tensor(a), self.to_tensor(b)], 0) for a, b in pairs])
-        return self.net(x).float().cpu().numpy()
+        return self.backend(x).cpu().numpy()
 
 
 def upsample(depth: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:

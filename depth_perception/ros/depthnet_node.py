@@ -29,6 +29,7 @@ from nav_msgs.msg import Odometry
 
 from .. import params as P
 from .. import params_depthnet as PD
+from ..backends import BackendError, backend_config
 from ..estimators import CameraFrame
 from ..estimators.depthnet import DepthNetEstimator, PairsSkipped
 from ..geometry import make_T, matrix_from_quaternion_xyzw
@@ -95,6 +96,8 @@ class DepthNetNode(DepthNode):
                                  'yet; pass checkpoint:=<DepthNet .pth.tar or .pt file>')
             checkpoint = str(PACKAGED_CHECKPOINT)
         P.check_startup_resources(c.values, ('checkpoint',))
+        if c['onnx_dir'] and not Path(c['onnx_dir']).expanduser().is_dir():
+            raise ValueError(f"parameter onnx_dir: {c['onnx_dir']} does not exist or is not a folder")
         constant = c['motion_source'] == 'constant_velocity'
         try:
             return DepthNetEstimator(
@@ -103,7 +106,11 @@ class DepthNetNode(DepthNode):
                 nominal_displacement_m=c['nominal_displacement_m'], network_focal_px=c['network_focal_px'],
                 velocity_mps=PD.velocity_mps(c.values) if constant else None, assume_stabilized=constant,
                 max_rotation_deg=c['max_rotation_deg'], min_displacement_m=c['min_displacement_m'],
-                min_depth_m=c['min_depth_m'], max_depth_m=c['max_depth_m'], num_threads=c['num_threads'])
+                min_depth_m=c['min_depth_m'], max_depth_m=c['max_depth_m'], num_threads=c['num_threads'],
+                **backend_config(c['backend'], c['precision'],
+                                 str(Path(c['onnx_dir']).expanduser()) if c['onnx_dir'] else ''))
+        except BackendError as exc:
+            raise RuntimeError(f"parameters backend={c['backend']} precision={c['precision']}: {exc}") from exc
         except Exception as exc:
             text = str(exc)
             raise RuntimeError(text if checkpoint in text else f'checkpoint {checkpoint}: {text}') from exc
