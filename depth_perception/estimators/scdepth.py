@@ -204,12 +204,12 @@ class SCDepthEstimator(DepthEstimator):
             cost = info.get('cost_final', info.get('cost_init', np.inf))
             if info['accepted'] and cost < best_cost:
                 best, best_cost = T, cost
-        self.refinement_stats['accepted' if best is not T_net else 'rejected'] += 1
-        if self._prev_depth is None:
-            return best
         T_back, info = refine_pose(np.linalg.inv(best), self._prev_pyramid, pyramid, self._prev_depth,
                                    self.refinement)
-        return midpoint_motion(best, np.linalg.inv(T_back)) if info['accepted'] else best
+        if info['accepted']:
+            best = midpoint_motion(best, np.linalg.inv(T_back))
+        self.refinement_stats['accepted' if best is not T_net else 'rejected'] += 1
+        return best
 
     def to_metric(self, model_depth: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
         """Scale to metres, resize to the input resolution and mark out-of-range as NaN."""
@@ -234,4 +234,6 @@ class SCDepthEstimator(DepthEstimator):
         h, w = self.resolution_hw
         return (f'SC-Depth DispResNet-{self.depth_net.num_layers} at {h}x{w} on {self.device} '
                 f'({self.weights_description}); backend {self.backend.describe()}; '
-                f'depth_scale {self.config.depth_scale} m/unit')
+                f'depth_scale {self.config.depth_scale} m/unit'
+                + ('; motion: pose net + photometric refinement' if self.pose_net is not None
+                   and self.config.pose_refinement else ''))
