@@ -28,8 +28,8 @@ MIN_PIXELS = 200           # fewer usable pixels than this at a level: the level
 
 @dataclass
 class RefinementSettings:
-    finest_width_px: int = 160       # width of the finest pyramid level
-    levels: int = 3
+    finest_width_px: int = 320       # width of the finest pyramid level
+    levels: int = 4
     iterations: int = 12             # Gauss-Newton steps per level
     min_gradient: float = 0.01       # template pixels flatter than this (per px, [0,1] grey) carry no signal
     converged: float = 1e-5          # stop a level when the update is this small (rad / depth units)
