@@ -141,6 +141,11 @@ def test_edge_error_is_scale_free_and_hand_checked():
     depth[:, 4:] = 4.0
     disp = 1.0 / depth
     assert edge_errors(3 * disp + 1, depth, 1.1, 0)['edge'] == pytest.approx(0, abs=1e-9)
-    # constant: fitted to the mean disparity 0.375; |0.375 - 0.5| / 0.5 and |0.375 - 0.25| / 0.25
+    # constant: fitted to the mean disparity 0.375, 0.125 off everywhere, / mean 0.375
     e = edge_errors(np.zeros_like(depth), depth, 1.1, 0)
-    assert e['edge'] == pytest.approx((0.25 + 0.5) / 2) and e['rest'] == pytest.approx((0.25 + 0.5) / 2)
+    assert e['edge'] == pytest.approx(1 / 3) and e['rest'] == pytest.approx(1 / 3)
+    # a prediction wrong on the edge columns only: 0.1 too high there
+    pred = disp.copy()
+    pred[:, 3:5] += 0.1
+    e = edge_errors(pred, depth, 1.1, 0)
+    assert e['rest'] < e['edge']
