@@ -78,7 +78,7 @@ def edge_errors(pred: np.ndarray, depth_m: np.ndarray, jump_ratio: float = 1.1,
 
 def evaluate(merge_path: str, frames: int = 30, seed: int = 100_000, width_px: int = 320,
              height_px: int = 256, estimator: str = 'scdepth', checkpoint: str = '',
-             merge_size_px: int = 0, final: bool = False, progress: bool = True) -> dict:
+             merge_sizes_px=(), final: bool = False, progress: bool = True) -> dict:
     """Mean edge/rest errors per method over held-out frames (seeds from `seed` on)."""
     from tqdm import tqdm
 
@@ -87,7 +87,7 @@ def evaluate(merge_path: str, frames: int = 30, seed: int = 100_000, width_px: i
     from depth_perception.boosting.weights import read_merge_net
     base = make_base(estimator, checkpoint, 'cpu')
     net = read_merge_net(merge_path)
-    size = merge_size_px or 2 ** net.num_downs
+    sizes = [int(v) for v in merge_sizes_px] or [2 ** net.num_downs]
     methods: dict[str, list] = {}
     bar = tqdm(total=frames, desc='frames', disable=not progress)
     for _, frame in synthetic_frames(10 * frames, seed, width_px, height_px, per_sequence=2):
@@ -98,16 +98,20 @@ def evaluate(merge_path: str, frames: int = 30, seed: int = 100_000, width_px: i
         bar.update()
         rgb = frame.rgb / 255.0
         t0 = time.perf_counter()
-        r20 = boost(frame.rgb, base, net, BoostConfig(mode='R20', pix2pixsize=size))
-        t_r20 = time.perf_counter() - t0
+        boosted = {size: boost(frame.rgb, base, net, BoostConfig(mode='R20', pix2pixsize=size))
+                   for size in sizes}
+        t_r20 = (time.perf_counter() - t0) / len(sizes)
+        r20 = boosted[sizes[0]]
         preds = {'constant': np.zeros(frame.depth_m.shape, np.float32),
                  f'base at receptive field ({base.receptive_field} px)':
                      r20.singles['low'],
-                 'base at R20 (high resolution alone)': r20.singles['high'],
-                 'boosted R20 (merge net)': r20.depth}
+                 'base at R20 (high resolution alone)': r20.singles['high']}
+        for size, result in boosted.items():
+            preds[f'boosted R20 (merge net at {size} px)'] = result.depth
         if final:
-            preds['boosted Final (merge net)'] = boost(
-                frame.rgb, base, net, BoostConfig(mode='Final', pix2pixsize=size)).depth
+            for size in sizes:
+                preds[f'boosted Final (merge net at {size} px)'] = boost(
+                    frame.rgb, base, net, BoostConfig(mode='Final', pix2pixsize=size)).depth
         for name, pred in preds.items():
             if pred.shape != frame.depth_m.shape:
                 pred = cv2.resize(pred, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
@@ -129,7 +133,8 @@ def main(argv=None) -> int:
     p.add_argument('--height', type=int, default=256)
     p.add_argument('--estimator', default='scdepth')
     p.add_argument('--checkpoint', default='')
-    p.add_argument('--merge-size', type=int, default=0, help='merge input size (default 2**downsamplings)')
+    p.add_argument('--merge-size', type=int, nargs='*', default=[],
+                   help='merge input size(s) in px to evaluate (default 2**downsamplings)')
     p.add_argument('--final', action='store_true', help='also evaluate Final (slow)')
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--no-progress', action='store_true')
@@ -142,7 +147,8 @@ def main(argv=None) -> int:
                  args.checkpoint, args.merge_size, args.final, not args.no_progress)
     extra = s.pop('_r20_px')
     print(f'{args.frames} held-out frames {args.width}x{args.height}, seeds from {args.seed}; '
-          f'mean R20 {extra["edge"]:.0f} px; edge band {s["constant"]["edge_fraction"]:.1%} of pixels')
+          f'mean R20 {extra["edge"]:.0f} px ({extra["rest"]:.1f} s per boosted R20); '
+          f'edge band {s["constant"]["edge_fraction"]:.1%} of pixels')
     print(f'{"method":45s} {"edge error":>12s} {"rest error":>12s}')
     for name, v in s.items():
         print(f'{name:45s} {v["edge"]:12.4f} {v["rest"]:12.4f}')
