@@ -149,3 +149,25 @@ def test_edge_error_is_scale_free_and_hand_checked():
     pred[:, 3:5] += 0.1
     e = edge_errors(pred, depth, 1.1, 0)
     assert e['rest'] < e['edge']
+
+
+def test_a_non_finite_loss_updates_nothing():
+    from depth_perception.models.pix2pix_unet import UnetGenerator
+    from depth_perception_training.boost.run import train_step
+    torch.manual_seed(0)
+    G, D = UnetGenerator(2, 1, 5, 4), PatchDiscriminator(3, 4, 2)
+    opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
+    before = [p.detach().clone() for p in (*G.parameters(), *D.parameters())]
+    x, y = torch.rand(1, 2, 32, 32) * 2 - 1, torch.zeros(1, 1, 32, 32)
+    y[0, 0, 3, 3] = float('nan')
+    assert train_step(G, D, opt_g, opt_d, x, y, 1000.0) is None
+    assert all(torch.equal(a, b) for a, b in zip(before, (*G.parameters(), *D.parameters())))
+    assert train_step(G, D, opt_g, opt_d, x, torch.zeros_like(y), 1000.0) is not None
+    assert not torch.equal(before[0], next(G.parameters()))
+
+
+def test_pairs_with_nan_are_refused(tmp_path):
+    np.savez(tmp_path / 'pair_000000.npz', outer=np.zeros((4, 4)), inner=np.full((4, 4), np.nan),
+             target=np.zeros((4, 4)))
+    with pytest.raises(ValueError, match='non-finite'):
+        MergePairs(list_pairs(tmp_path), 4)[0]
