@@ -91,8 +91,8 @@ def test_few_steps_lower_the_loss_and_the_checkpoint_reads_back(pairs, tmp_path)
     result = train(cfg, enable_progress_bar=False)
     assert result.steps == 40
     hist = result.history
-    assert [h['step'] for h in hist] == [20, 40, 40]
-    assert all(math.isfinite(h['loss_G']) and math.isfinite(h['loss_D']) for h in hist[:2])
+    assert [h['step'] for h in hist] == [20, 40]
+    assert all(math.isfinite(h['loss_G']) and math.isfinite(h['loss_D']) for h in hist)
     assert hist[1]['loss_G_L1'] < 0.8 * hist[0]['loss_G_L1']
     net = read_merge_net(result.generator)
     assert (net.num_downs, net.ngf) == (5, 8)
@@ -113,7 +113,7 @@ def test_resume_continues_the_run(pairs, tmp_path):
     train(cfg, enable_progress_bar=False)
     cfg.max_steps = 5
     result = train(cfg, resume='auto', enable_progress_bar=False)
-    assert result.steps == 5 and [h['step'] for h in result.history] == [3, 3, 5]
+    assert result.steps == 5 and [h['step'] for h in result.history] == [3, 5]
     assert not list(tmp_path.glob('r/*.tmp'))
 
 

@@ -149,9 +149,11 @@ def train(cfg: MergeTrainConfig, resume: str | None = None, enable_progress_bar:
     last_path, best_path = run_dir / 'latest_net_G.pth', run_dir / 'best_net_G.pth'
     started = time.monotonic()
     recent: list[dict] = []
+    saved_at = step if resume else -1     # a resumed run's files already hold this step
 
     def checkpoint(epoch_done: int) -> None:
-        nonlocal best
+        nonlocal best, saved_at
+        saved_at = step
         val = validate(G, val_loader, device)
         mean = {k: sum(r[k] for r in recent) / len(recent) for k in recent[0]} if recent else {}
         history.append({'step': step, 'epoch': epoch_done, 'val_L1': val, **mean})
@@ -198,7 +200,8 @@ def train(cfg: MergeTrainConfig, resume: str | None = None, enable_progress_bar:
                 break
         else:
             epoch += 1
-    checkpoint(epoch)
+    if saved_at != step:
+        checkpoint(epoch)
     if writer:
         writer.close()
     (run_dir / 'history.json').write_text(json.dumps(history, indent=1) + '\n')
