@@ -48,6 +48,7 @@ setup(
         (f'share/{PACKAGE}/config/training/v2', glob('training/configs/v2/*.yaml')),
         (f'share/{PACKAGE}/config/training/v3', glob('training/configs/v3/*.yaml')),
         (f'share/{PACKAGE}/config/training/depthnet', glob('training/configs/depthnet/*.yaml')),
+        (f'share/{PACKAGE}/config/training/boost', glob('training/configs/boost/*.yaml')),
     ],
     install_requires=['setuptools'],
     zip_safe=False,

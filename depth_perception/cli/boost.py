@@ -47,6 +47,9 @@ def add_arguments(parser) -> None:
     parser.add_argument('--depth-scale', type=float, default=1.0,
                         help='scdepth base: metres per model unit')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    parser.add_argument('--merge-size', type=int, default=1024,
+                        help='square size (px) the merge net runs at: 1024 as the reference; a '
+                             'reduced net from `train --config boost/merge` wants its input_size_px')
     parser.add_argument('--batch', type=int, default=1,
                         help='Final: patches per network call (same result within float '
                              'rounding, faster on a GPU; memory grows with it)')
@@ -92,7 +95,10 @@ def run(args) -> int:
 
     images = list_images(args.input)
     device = pick_device(args.device)
-    cfg = BoostConfig(mode=args.mode, max_res=args.max_res, batch_size=args.batch)
+    if args.merge_size < 32 or args.merge_size % 32:
+        raise ValueError(f'--merge-size must be a positive multiple of 32 px, got {args.merge_size}')
+    cfg = BoostConfig(mode=args.mode, max_res=args.max_res, batch_size=args.batch,
+                      pix2pixsize=args.merge_size)
     base, estimator = build_base(args.base, args.checkpoint, device, args.receptive_field,
                                  args.depth_scale)
     net = read_merge_net(args.merge_checkpoint).to(device)
