@@ -160,7 +160,7 @@ def test_estimator_motion_beats_standing_still(truth, estimator_run):
     print(f'motion: {trans:.4f} m / {rot:.3f} deg; still {still_trans:.4f} / {still_rot:.3f}; '
           f'constant velocity {cv_trans:.4f} / {cv_rot:.3f}')
     # Measured (CPU): the pose net alone 0.0280 m / 1.16 deg, worse than standing still; with
-    # photometric refinement against its own depth 0.0051 m / 0.071 deg. This demo path is so
+    # photometric refinement against its own depth 0.0043 m / 0.059 deg. This demo path is so
     # smooth that a constant velocity (0.0018 m / 0.107 deg) still wins on translation; the
     # issue-10 targets against it are held-out hand-held sequences (training/README.md).
     assert trans < 0.3 * still_trans, (trans, still_trans)
