@@ -53,3 +53,13 @@ def test_different_variants_are_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'not the same DepthNet variant' in err[0]
     assert not (tmp_path / 'x.pt').exists()
+
+
+def test_half_keeps_large_batchnorm_statistics_finite(tmp_path):
+    net = DepthNet().eval()
+    with torch.no_grad():
+        net.deconv5[2].running_var.fill_(2.0e5)      # beyond fp16's largest finite value, 65504
+    src = save_depthnet_checkpoint(tmp_path / 'f.pth.tar', net, training_width_px=64)
+    assert main(['--checkpoint', str(src), '--output', str(tmp_path / 'h.pt'), '--half']) == 0
+    loaded, _ = load_depthnet(tmp_path / 'h.pt')
+    assert torch.all(loaded.deconv5[2].running_var == 2.0e5)
