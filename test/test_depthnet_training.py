@@ -165,14 +165,14 @@ def test_start_at_constant_still_learns_and_adam_is_chosen(stillbox):
     ds = StillBoxTrainPairs(read_stillbox(stillbox), 64, cfg.shift)
     x, target, _ = map(torch.stack, zip(*[ds[i] for i in (0, 5, 9, 14)]))
     first = multiscale_l1(net(x), target, cfg.loss_weights).item()
-    for _ in range(4):
+    for _ in range(8):
         loss = multiscale_l1(net(x), target, cfg.loss_weights)
         opt.zero_grad()
         loss.backward()
         opt.step()
     after = multiscale_l1(net(x), target, cfg.loss_weights).item()
     # The constant start is not a dead end: zero head weights still receive gradients.
-    assert after < 0.97 * first, (first, after)
+    assert after < 0.95 * first, (first, after)
     assert any(float(getattr(net, f'predict_depth{k}').weight.abs().max()) > 0 for k in range(2, 7))
 
 
