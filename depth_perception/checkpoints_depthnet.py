@@ -173,7 +173,10 @@ def save_depthnet_checkpoint(path: str | Path, net: DepthNet, *, epoch: int = 0,
     state = {}
     for k, v in net.state_dict().items():
         v = v.detach().cpu()
-        state['module.' + k] = v.half() if half and v.is_floating_point() else v
+        # BatchNorm statistics stay fp32: a trained running_var can exceed fp16's 65504 (inf),
+        # and they are a few kB.
+        small = half and v.is_floating_point() and not k.endswith(('running_mean', 'running_var'))
+        state['module.' + k] = v.half() if small else v
     obj = {'epoch': int(epoch), 'arch': 'DepthNet', 'state_dict': state,
            'best_error': float(best_error) if best_error is not None else -1.0,
            'bn': net.batch_norm, 'with_confidence': net.with_confidence,

@@ -70,3 +70,40 @@ def test_bad_input_is_one_line(tmp_path, ckpt, capsys):
     assert main(['sevenscenes', '--checkpoint', str(ckpt), '--data', str(tmp_path)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'rgbd-frames: no frame-' in err[0]
+
+
+def test_fusion_rows_are_each_shift_the_fusion_and_the_oracle_known_answers(tmp_path, ckpt, capsys):
+    """A constant network: shift k gives CONST * |v| dt k / 0.3 m everywhere; all outputs tie,
+    so the fusion takes the shortest shift; the oracle takes, per pixel, the closest of the three."""
+    data = tmp_path / 'sb'
+    assert cli(['synth', '--scene', 'stillbox', '--format', 'stillbox', '--size', '64x64', '--frames', '11',
+                '--sequences', '2', '--seed', '5', '--output', str(data), '--no-progress']) == 0
+    out = tmp_path / 'fusion.json'
+    assert main(['fusion', '--checkpoint', str(ckpt), '--data', str(data), '--shifts', '9,1,3',
+                 '--output', str(out)]) == 0
+    table = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    meta = json.loads((data / 'metadata.json').read_text())['scenes']
+    l1 = {k: [] for k in ('shift 1', 'shift 3', 'shift 9', 'oracle')}
+    gts = []
+    for scene in meta:
+        step_m = np.linalg.norm(scene['speed']) * scene['time_step']
+        for i in range(9, 11):          # frames with all of shifts 1, 3, 9 behind them
+            g = np.load(data / scene['depth'][i]).astype(np.float64)
+            g = g[np.isfinite(g) & (g > 0) & (g <= 100)]
+            preds = {k: CONST * step_m * k / 0.3 for k in (1, 3, 9)}
+            for k, p in preds.items():
+                l1[f'shift {k}'].append(np.abs(p - g).mean())
+            l1['oracle'].append(np.min([np.abs(p - g) for p in preds.values()], axis=0).mean())
+            gts.append(g)
+    assert report['frames'] == 4 and report['shifts'] == [1, 3, 9]
+    for name, values in l1.items():
+        assert report['rows'][name]['mean_l1_m'] == pytest.approx(np.mean(values), rel=1e-4), name
+    assert report['rows']['fused 1,3,9']['mean_l1_m'] == pytest.approx(np.mean(l1['shift 1']), rel=1e-4)
+    assert report['fused_pixel_share'] == {'shift 1': 1.0, 'shift 3': 0.0, 'shift 9': 0.0}
+    const = np.median(np.concatenate(gts))
+    assert report['constant']['depth_m'] == pytest.approx(const, rel=1e-6)
+    assert report['constant']['mean_l1_m'] == pytest.approx(np.mean([np.abs(g - const).mean() for g in gts]),
+                                                            rel=1e-5)
+    assert report['fusion_beats_every_single_shift'] is False
+    assert 'shift 9' in table and 'fusion beats every single shift: False' in table

@@ -139,3 +139,66 @@ def test_resume_refuses_a_damaged_resume_file(stillbox, tmp_path, capsys):
                  f'output_dir={tmp_path}', '--no-progress', '--resume']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'resume.pt' in err[0]
+
+
+@pytest.mark.parametrize('depth_m', [24.5, 0.5])
+def test_start_at_constant_outputs_that_depth_at_every_scale_and_pixel(depth_m):
+    from depth_perception_training.depthnet.run import build_model as build
+    cfg = load_config(CONFIG, [f'init_depth_m={depth_m}'])
+    torch.manual_seed(1)
+    net = build(cfg).train()
+    outputs = net(torch.randn(2, 6, 64, 64))
+    # ELU(x)+1 inverted by hand: x = d - 1 above 1 m, log(d) below.
+    for out, side in zip(outputs, (16, 8, 4, 2, 1)):
+        assert out.shape == (2, side, side)
+        assert torch.allclose(out, torch.full_like(out, depth_m), atol=1e-5)
+
+
+def test_start_at_constant_still_learns_and_adam_is_chosen(stillbox):
+    from depth_perception_training.depthnet.run import make_optimizer
+    cfg = load_config(CONFIG, [f'dataset_dir={stillbox}', 'optimizer=adam', 'lr=1.0e-3',
+                               'weight_decay=0', 'init_depth_m=20'])
+    torch.manual_seed(0)
+    net = build_model(cfg).train()
+    opt = make_optimizer(cfg, net.parameters())
+    assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]['lr'] == 1e-3
+    ds = StillBoxTrainPairs(read_stillbox(stillbox), 64, cfg.shift)
+    x, target, _ = map(torch.stack, zip(*[ds[i] for i in (0, 5, 9, 14)]))
+    first = multiscale_l1(net(x), target, cfg.loss_weights).item()
+    for _ in range(8):
+        loss = multiscale_l1(net(x), target, cfg.loss_weights)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = multiscale_l1(net(x), target, cfg.loss_weights).item()
+    # The constant start is not a dead end: zero head weights still receive gradients.
+    assert after < 0.95 * first, (first, after)
+    assert any(float(getattr(net, f'predict_depth{k}').weight.abs().max()) > 0 for k in range(2, 7))
+
+
+def test_warmup_ramps_the_lr_linearly_and_leaves_the_schedule_alone(stillbox, tmp_path):
+    """With SGD without momentum/decay a step moves a bias by exactly lr * grad: read lr back."""
+    from depth_perception_training.depthnet import run as run_mod
+    cfg = load_config(CONFIG, [f'dataset_dir={stillbox}', 'batch_size=4', 'epoch_size=3', 'epochs=1',
+                               'num_workers=0', f'output_dir={tmp_path}', 'warmup_steps=4', 'lr=0.01',
+                               'momentum=0', 'dampening=0', 'weight_decay=0'])
+    seen = []
+    real_step = torch.optim.SGD.step
+
+    def recording_step(self, *a, **k):
+        seen.append(self.param_groups[0]['lr'])
+        return real_step(self, *a, **k)
+    torch.optim.SGD.step = recording_step
+    try:
+        run_mod.train(cfg, enable_progress_bar=False)
+    finally:
+        torch.optim.SGD.step = real_step
+    assert seen == pytest.approx([0.0025, 0.005, 0.0075])
+    from depth_perception.checkpoint_io import safe_load
+    state = safe_load(tmp_path / 'depthnet_64' / 'resume.pt', allowed_globals=(), check_finite='model')
+    assert state['optimizer']['param_groups'][0]['lr'] == pytest.approx(0.01)
+
+
+def test_bad_optimiser_names_are_errors():
+    with pytest.raises(ValueError, match='optimizer must be one of'):
+        load_config(CONFIG, ['optimizer=rmsprop'])

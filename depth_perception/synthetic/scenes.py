@@ -198,21 +198,38 @@ def street(rng: np.random.Generator, length_m: float = 240.0) -> Scene:
     return b.scene('street', region, [0.4, -0.3, 1.0], has_sky=True)
 
 
-def still_box(rng: np.random.Generator, clear_radius_m: float = 6.0, half_size_m: float = 50.0) -> Scene:
+# Still Box variety (DepthNet must read depth from parallax, not from one typical room size):
+# box half sizes from near walls to ~100 m corners, object sizes from bricks to buildings.
+STILLBOX_HALF_SIZE_M = (18.0, 58.0)
+STILLBOX_OBJECTS = (40, 120)
+
+
+def still_box(rng: np.random.Generator, clear_radius_m: float = 6.0, half_size_m: float | None = None) -> Scene:
     """DepthNet-style Still Box: random textured primitives inside a large textured box.
 
-    Objects are kept `clear_radius_m` away from the origin, where the camera flies.
+    Objects are kept `clear_radius_m` away from the origin, where the camera flies. Unless
+    given, the box half size is log-uniform in STILLBOX_HALF_SIZE_M (raised to leave room for
+    objects beyond the clear radius), so walls lie ~18-58 m away and corners up to ~100 m;
+    texture scales follow the box size, because a texel pattern finer than a pixel footprint
+    (depth / f) aliases into flicker that carries no parallax.
     """
+    lo, hi = STILLBOX_HALF_SIZE_M
+    lo = max(lo, clear_radius_m + 12.0)
+    if half_size_m is None:
+        half_size_m = float(np.exp(rng.uniform(np.log(lo), np.log(max(hi, lo)))))
+    size_k = half_size_m / 50.0
     b = _Builder(rng)
-    faces = [b.random_material((15.0, 40.0)) for _ in range(6)]
+    faces = [b.random_material((15.0 * size_k, 40.0 * size_k)) for _ in range(6)]
     b.add(prim.box([2 * half_size_m] * 3), np.eye(4), np.repeat(np.array(faces, np.int32), 2))
-    count = int(rng.integers(30, 60))
+    count = int(rng.integers(*STILLBOX_OBJECTS))
+    r_max = half_size_m - 4.0
     placed = 0
     while placed < count:
-        r = rng.uniform(clear_radius_m + 2, half_size_m - 8)
+        r = rng.uniform(clear_radius_m + 1.0, r_max)
         d = rng.standard_normal(3)
         centre = d / np.linalg.norm(d) * r
-        size = rng.uniform(0.5, 8.0)
+        # log-uniform, scaled with the box: from bricks to objects a quarter of the box across
+        size = float(np.exp(rng.uniform(np.log(0.04 * half_size_m), np.log(0.25 * half_size_m))))
         if np.linalg.norm(centre) - size < clear_radius_m:
             continue
         kind = rng.integers(3)
@@ -222,7 +239,9 @@ def still_box(rng: np.random.Generator, clear_radius_m: float = 6.0, half_size_m
         T = np.eye(4)
         T[:3, :3] = prim.random_rotation(rng)
         T[:3, 3] = centre
-        b.add(mesh, T, b.random_material((3.0, 10.0), 0.1, 0.95))
+        # texture scale from the object's distance: ~0.1 m pattern per metre of range / 15
+        tex = max(1.0, r / 8.0)
+        b.add(mesh, T, b.random_material((tex, 3.0 * tex), 0.1, 0.95))
         placed += 1
     region = CameraRegion(np.zeros(3), np.full(3, clear_radius_m * 0.5), float(rng.uniform(-np.pi, np.pi)))
     return b.scene('stillbox', region, [0.3, 0.2, 1.0], has_sky=False)

@@ -10,7 +10,16 @@
         translation; the **unscaled** metric depth is scored (abs_rel, a1, ...) for every
         single frame shift and for the fused shifts, beside a per-image median-scaled
         constant (which is given the scale for free).
-Both print one JSON object (and `--output FILE` writes it).
+    python -m depth_perception_training.depthnet.evaluate fusion --checkpoint F --data DIR --shifts 1,3,9
+        multi-range fusion against every single frame shift on held-out Still Box sequences
+        (all scenes of DIR, e.g. `synth ... --seed 100000`): one estimator run per frame with
+        all shifts batched; each single-shift row is that shift's own output made metric
+        (output x |d| / 0.3 m, the estimator's rule for one shift), the fused row is the
+        estimator's depth, so every row sees the same frames, pairs and GT. Scored at the
+        input resolution against the GT depth in (0, 100] m: mean |pred - gt| (m) and
+        abs_rel per frame, averaged over frames; beside them the best constant in hindsight
+        (the median GT of the scored frames) and the per-pixel oracle choice among the shifts.
+Each prints one JSON object (fusion: a table, JSON with `--output FILE`); `--output FILE` writes it.
 """
 from __future__ import annotations
 
@@ -26,6 +35,8 @@ import torch
 from depth_perception.checkpoints_depthnet import load_depthnet
 from depth_perception.estimators.base import CameraFrame
 from depth_perception.estimators.depthnet import DepthNetEstimator, PairsSkipped
+from depth_perception.estimators.depthnet_fusion import fuse
+from depth_perception.estimators.depthnet_runner import upsample
 from depth_perception.evaluation.depth_metrics import (DepthPreset, compute_errors, mean_errors,
                                                        valid_pixels)
 
@@ -60,6 +71,94 @@ def evaluate_stillbox(checkpoint: str | Path, data_dir: str | Path, split: float
     return {'checkpoint': str(checkpoint), 'data': str(data_dir), 'img_size': size,
             'validation_scenes': len(val), 'pairs': len(ds), 'mean_l1_m': float(np.mean(model_l1)),
             'constant_depth_m': constant, 'constant_mean_l1_m': float(np.mean(const_l1))}
+
+
+# ------------------------------------------------------------------------------ fusion
+FUSION_SHIFTS = (1, 3, 9)
+
+
+def _score(pred_m: np.ndarray, gt_m: np.ndarray, max_depth_m: float) -> tuple[float, float]:
+    ok = np.isfinite(gt_m) & (gt_m > 0) & (gt_m <= max_depth_m) & np.isfinite(pred_m)
+    g, p = gt_m[ok].astype(np.float64), pred_m[ok].astype(np.float64)
+    return float(np.abs(p - g).mean()), float((np.abs(p - g) / g).mean())
+
+
+@torch.no_grad()
+def evaluate_fusion(checkpoint: str | Path, data_dir: str | Path, shifts=FUSION_SHIFTS,
+                    max_depth_m: float = 100.0, nominal_displacement_m: float = 0.3) -> dict:
+    """Every single shift and their fusion on all scenes of a Still Box folder (module docstring)."""
+    shifts = tuple(sorted(int(k) for k in shifts))
+    scenes = read_stillbox(data_dir)
+    first = max(shifts)
+    if all(len(s) <= first for s in scenes):
+        raise ValueError(f'{data_dir}: every scene is too short for shift {first} (need > {first} frames)')
+    est = DepthNetEstimator(checkpoint=str(checkpoint), frame_shifts=shifts, assume_stabilized=True,
+                            nominal_displacement_m=nominal_displacement_m, min_displacement_m=1e-6,
+                            device='cpu')
+    names = [f'shift {k}' for k in shifts] + ['fused ' + ','.join(map(str, shifts)), 'oracle']
+    rows = {n: {'l1_m': [], 'abs_rel': []} for n in names}
+    gts, chosen_counts = [], np.zeros(len(shifts), np.int64)
+    for scene in scenes:
+        est.reset()
+        for i in range(len(scene)):
+            rgb = cv2.cvtColor(cv2.imread(str(scene.imgs[i]), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            # A Still Box camera keeps its orientation (identity) and flies at constant speed.
+            T = np.eye(4)
+            T[:3, 3] = scene.speed_mps * scene.time_step_s * i
+            frame = CameraFrame(rgb, None, int(round(i * scene.time_step_s * 1e9)))
+            try:
+                res = est.estimate(frame, T_world_cam=T)
+            except PairsSkipped:
+                continue
+            if i < first:
+                continue
+            if len(res.outputs) != len(shifts):
+                raise ValueError(f'{scene.name} frame {i}: not every shift was usable ({res.pairs})')
+            gt = load_depth(scene.depths[i], np.inf)
+            hw = gt.shape
+            disp = {s.shift: s.displacement_m for s in res.pairs}
+            singles = [upsample(fuse([res.outputs[k]], [disp[k]], nominal_displacement_m)[0], hw)
+                       for k in shifts]
+            for k, depth in zip(shifts, singles):
+                for key, v in zip(('l1_m', 'abs_rel'), _score(depth, gt, max_depth_m)):
+                    rows[f'shift {k}'][key].append(v)
+            for key, v in zip(('l1_m', 'abs_rel'), _score(res.depth_m, gt, max_depth_m)):
+                rows[names[-2]][key].append(v)
+            stack = np.stack(singles)
+            best = np.take_along_axis(stack, np.argmin(np.abs(stack - gt[None]), 0)[None], 0)[0]
+            for key, v in zip(('l1_m', 'abs_rel'), _score(best, gt, max_depth_m)):
+                rows['oracle'][key].append(v)
+            chosen_counts += np.bincount(res.shift_map.ravel(), minlength=first + 1)[list(shifts)]
+            gts.append(gt)
+    if not gts:
+        raise ValueError(f'{data_dir}: no frame had all shifts usable')
+    constant = float(np.median(np.concatenate([g[(g > 0) & (g <= max_depth_m)] for g in gts])))
+    base = [_score(np.full_like(g, constant), g, max_depth_m) for g in gts]
+    report = {'checkpoint': str(checkpoint), 'data': str(data_dir), 'scenes': len(scenes),
+              'frames': len(gts), 'shifts': list(shifts), 'max_depth_m': max_depth_m,
+              'rows': {n: {'mean_l1_m': float(np.mean(r['l1_m'])), 'abs_rel': float(np.mean(r['abs_rel']))}
+                       for n, r in rows.items()},
+              'fused_pixel_share': {f'shift {k}': float(c / chosen_counts.sum()) for k, c in zip(shifts, chosen_counts)},
+              'constant': {'depth_m': constant, 'mean_l1_m': float(np.mean([b[0] for b in base])),
+                           'abs_rel': float(np.mean([b[1] for b in base]))}}
+    singles_l1 = [report['rows'][f'shift {k}']['mean_l1_m'] for k in shifts]
+    report['fusion_beats_every_single_shift'] = bool(report['rows'][names[-2]]['mean_l1_m'] < min(singles_l1))
+    return report
+
+
+def fusion_table(report: dict) -> str:
+    lines = [f"{report['frames']} frames of {report['scenes']} scenes from {report['data']}",
+             f"{'':<16}{'mean L1 (m)':>12}{'abs_rel':>10}"]
+    for name, r in report['rows'].items():
+        share = report['fused_pixel_share'].get(name)
+        note = f'   {100 * share:.0f}% of fused pixels' if share is not None else ''
+        note = '   (per-pixel best shift, needs GT)' if name == 'oracle' else note
+        lines.append(f"{name:<16}{r['mean_l1_m']:>12.3f}{r['abs_rel']:>10.3f}{note}")
+    c = report['constant']
+    lines.append(f"{'constant ' + format(c['depth_m'], '.1f') + ' m':<16}{c['mean_l1_m']:>12.3f}{c['abs_rel']:>10.3f}"
+                 '   (median GT, chosen in hindsight)')
+    lines.append(f"fusion beats every single shift: {report['fusion_beats_every_single_shift']}")
+    return '\n'.join(lines)
 
 
 # ------------------------------------------------------------------------------ 7-Scenes
@@ -168,13 +267,19 @@ def main(argv=None) -> int:
     ss.add_argument('--shifts', default=','.join(map(str, SEVENSCENES_SHIFTS)))
     ss.add_argument('--network-focal-px', type=float, default=0.0)
     ss.add_argument('--min-displacement', type=float, default=0.005)
-    for p in (sb, ss):
+    fu = sub.add_parser('fusion')
+    fu.add_argument('--checkpoint', required=True)
+    fu.add_argument('--data', required=True, help='held-out Still Box folder (all its scenes are scored)')
+    fu.add_argument('--shifts', default=','.join(map(str, FUSION_SHIFTS)))
+    for p in (sb, ss, fu):
         p.add_argument('--output', default=None, help='also write the JSON here')
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
     try:
         if args.what == 'stillbox':
             report = evaluate_stillbox(args.checkpoint, args.data, args.split, args.seed, img_size=args.img_size)
+        elif args.what == 'fusion':
+            report = evaluate_fusion(args.checkpoint, args.data, tuple(int(s) for s in args.shifts.split(',')))
         else:
             shifts = tuple(int(s) for s in args.shifts.split(','))
             report = evaluate_sevenscenes(args.checkpoint, args.data, shifts, args.network_focal_px,
@@ -185,7 +290,7 @@ def main(argv=None) -> int:
     text = json.dumps(report, indent=1)
     if args.output:
         Path(args.output).write_text(text + '\n')
-    print(text)
+    print(fusion_table(report) if args.what == 'fusion' else text)
     return 0
 
 

@@ -42,6 +42,34 @@ class DepthNetTrainResult:
     history: list = field(default_factory=list)   # per epoch: {'epoch', 'train_loss', 'val_error_m', 'lr'}
 
 
+def raw_for_depth(depth_m: float, activation: str | None) -> float:
+    """The raw head output whose activated depth is depth_m (inverse of ELU(x) + 1)."""
+    if activation == 'elu':
+        return depth_m - 1.0 if depth_m >= 1.0 else math.log(depth_m)
+    return depth_m
+
+
+def start_at_constant(net: DepthNet, depth_m: float) -> None:
+    """Every prediction head outputs depth_m everywhere: zero weights, bias through the activation.
+
+    The features still get gradients after the first step (through the heads' weights), so
+    nothing is frozen; the network just skips the phase of climbing from ~1 m to the scene scale.
+    """
+    raw = raw_for_depth(depth_m, net.depth_activation)
+    with torch.no_grad():
+        for level in range(2, 7):
+            head = getattr(net, f'predict_depth{level}')
+            head.weight.zero_()
+            head.bias[0] = raw
+
+
+def make_optimizer(cfg: DepthNetTrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == 'adam':
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                           dampening=cfg.dampening, weight_decay=cfg.weight_decay)
+
+
 def build_model(cfg: DepthNetTrainConfig) -> DepthNet:
     if cfg.pretrained:
         net, weights = load_depthnet(cfg.pretrained)
@@ -51,7 +79,10 @@ def build_model(cfg: DepthNetTrainConfig) -> DepthNet:
         net.clamp, net.depth_activation = cfg.clamp, cfg.activation_function or None
         log.info('starting from %s (%s layout)', cfg.pretrained, weights.layout)
         return net
-    return DepthNet(batch_norm=cfg.bn, clamp=cfg.clamp, depth_activation=cfg.activation_function or None)
+    net = DepthNet(batch_norm=cfg.bn, clamp=cfg.clamp, depth_activation=cfg.activation_function or None)
+    if cfg.init_depth_m > 0:
+        start_at_constant(net, cfg.init_depth_m)
+    return net
 
 
 def _tensorboard(run_dir: Path):
@@ -79,6 +110,8 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
           max_steps: int = 0) -> DepthNetTrainResult:
     """Train; `resume` = 'auto' (RUN/resume.pt) or a resume.pt path; max_steps > 0 stops early."""
     torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     if not cfg.dataset_dir:
         raise ValueError('dataset_dir is not set (a Still Box folder, e.g. from '
@@ -96,8 +129,7 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
     val_loader = DataLoader(val_set, cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
 
     net = build_model(cfg).to(device)
-    optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                dampening=cfg.dampening, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(cfg, net.parameters())
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(cfg.milestones), cfg.gamma)
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +175,17 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
                 continue
             bad_in_a_row = 0
             loss.backward()
-            optimizer.step()
+            if step < cfg.warmup_steps:
+                # Ramp the scheduler's lr for this step only, and put it back: MultiStepLR
+                # multiplies the group's current lr at its milestones.
+                scheduled = [g['lr'] for g in optimizer.param_groups]
+                for g in optimizer.param_groups:
+                    g['lr'] *= (step + 1) / cfg.warmup_steps
+                optimizer.step()
+                for g, lr in zip(optimizer.param_groups, scheduled):
+                    g['lr'] = lr
+            else:
+                optimizer.step()
             losses.append(loss.item())
             if writer:
                 writer.add_scalar('train/loss', losses[-1], step)
