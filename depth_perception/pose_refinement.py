@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
 from scipy.spatial.transform import Rotation
 
 from .geometry import scale_intrinsics
@@ -129,23 +128,21 @@ def _residuals(template: _Template, prev: _Level, T: np.ndarray):
     return sampled - template.values, ok
 
 
-def _robust_cost(r: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean Huber cost at a MAD-estimated scale, and the IRLS weights."""
-    sigma = 1.4826 * float(np.median(np.abs(r))) + 1e-6
-    k = HUBER_K * sigma
+def _huber_weights(r: np.ndarray) -> np.ndarray:
+    """IRLS weights of the Huber loss at a MAD-estimated scale."""
     a = np.abs(r)
-    weights = np.where(a <= k, 1.0, k / np.maximum(a, 1e-12))
-    cost = np.where(a <= k, 0.5 * r * r, k * (a - 0.5 * k))
-    return float(cost.mean()), weights
+    k = HUBER_K * (1.4826 * float(np.median(a)) + 1e-6)
+    return np.where(a <= k, 1.0, k / np.maximum(a, 1e-12))
 
 
 def photometric_cost(template: _Template, prev: _Level, T: np.ndarray, sigma: float) -> float:
-    """Mean Huber cost at a fixed scale, counting pixels that leave the image at the maximum."""
+    """Mean Huber cost at a fixed scale; a pixel that leaves the image costs as much as a
+    residual of about 4.5 robust sigmas, so moving texture out of view is no way to win."""
     r, ok = _residuals(template, prev, T)
     k = HUBER_K * sigma
-    a = np.where(ok, np.abs(r), np.inf)
-    cost = np.where(a <= k, 0.5 * a * a, k * (np.minimum(a, 1e3) - 0.5 * k))
-    cost[~ok] = k * (4 * k)       # out of view: as bad as a residual of ~4 robust sigmas
+    a = np.abs(r)
+    cost = np.where(a <= k, 0.5 * a * a, k * (a - 0.5 * k))
+    cost[~ok] = k * (4 * k)
     return float(cost.mean())
 
 
@@ -170,7 +167,7 @@ def refine_pose(T_init: np.ndarray, curr: list[_Level], prev: list[_Level], dept
             r, ok = _residuals(template, prev[li], T)
             if ok.sum() < MIN_PIXELS:
                 break
-            _, wts = _robust_cost(r[ok])
+            wts = _huber_weights(r[ok])
             Jo = J[ok]
             H = Jo.T @ (Jo * wts[:, None])
             g = Jo.T @ (wts * r[ok])
