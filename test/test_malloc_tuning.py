@@ -1,6 +1,7 @@
 """keep_freed_memory(): a process that runs the same forward frame after frame stops
 page-faulting the freed activations in again (counted by the kernel: minor faults, not time).
-DispResNet-18 at 256x320, measured here: ~28700 faults in 3 forwards by default, ~120 tuned."""
+DispResNet-18 at 256x320, measured here: 22-30k faults in 3 forwards by default (0 in about 1 run
+of 4), 0-640 tuned."""
 import subprocess
 import sys
 import textwrap
@@ -37,7 +38,17 @@ def faults(mode):
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc malloc')
 def test_repeated_forwards_reuse_freed_memory_without_page_faults():
-    default, tuned, ros = faults('default'), faults('tuned'), faults('ros')
+    # glibc's default is not deterministic: its dynamic mmap threshold sometimes settles during the
+    # warm-up forwards (0 faults), more often not (~20-30k). Seen here: 0 in about 1 run of 4.
+    # So the default is sampled until it shows the problem, and the tuned process must never show it.
+    defaults = []
+    for _ in range(5):
+        defaults.append(faults('default'))
+        if defaults[-1] > 5000:
+            break
+    else:
+        pytest.skip(f'glibc here did not re-fault freed memory in {len(defaults)} runs: {defaults}')
+    tuned = [faults('tuned') for _ in range(3)]
+    ros = [faults('ros') for _ in range(2)]
     # 3 forwards re-fault >= 5000 pages (20 MB) with glibc's defaults; tuned, a few hundred at most
-    assert default > 5000, default
-    assert tuned < default / 10 and ros < default / 10, (default, tuned, ros)
+    assert max(tuned + ros) < defaults[-1] / 10, (defaults, tuned, ros)
