@@ -146,19 +146,30 @@ def photometric_cost(template: _Template, prev: _Level, T: np.ndarray, sigma: fl
     return float(cost.mean())
 
 
-def refine_pose(T_init: np.ndarray, curr: list[_Level], prev: list[_Level], depth_curr: np.ndarray,
+def templates_for(curr: list[_Level], depth_curr: np.ndarray,
+                  settings: RefinementSettings | None = None) -> list[_Template]:
+    """The current frame's templates, one per level: build once when refining from several guesses."""
+    s = settings or RefinementSettings()
+    return [_Template(level, depth_curr, s) for level in curr]
+
+
+def refine_pose(T_init: np.ndarray, curr: list[_Level] | list[_Template], prev: list[_Level],
+                depth_curr: np.ndarray | None = None,
                 settings: RefinementSettings | None = None) -> tuple[np.ndarray, dict]:
     """Refined T_prev_curr, coarse to fine from `T_init`, in the units of `depth_curr`.
 
+    `curr` is the current frame's pyramid with `depth_curr`, or its `templates_for` (no depth).
     Returns the pose and a summary (`cost_init`, `cost_final` on the finest level at one
     robust scale, `accepted`). The starting guess is returned unchanged when refinement
     does not lower that cost.
     """
     s = settings or RefinementSettings()
+    if curr and not isinstance(curr[0], _Template):
+        curr = templates_for(curr, depth_curr, s)
     T = np.asarray(T_init, dtype=np.float64).copy()
     templates = {}
     for li in reversed(range(min(len(curr), len(prev)))):
-        template = _Template(curr[li], depth_curr, s)
+        template = curr[li]
         templates[li] = template
         if len(template.values) < MIN_PIXELS:
             continue
