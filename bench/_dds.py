@@ -132,3 +132,50 @@ def diagnostics_values(peer, accept) -> dict[str, float]:
     peer.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics,
                              QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
     return values
+
+
+def stream_camera(node_proc: subprocess.Popen, peer_name: str, accept_diagnostics, frames_rgb: list[bytes],
+                  height: int, width: int, K: list[float], rate_hz: float, seconds: float,
+                  match_timeout_s: float) -> dict:
+    """Publish `frames_rgb` in turn (rgb8, with camera_info) to the running node at `rate_hz` for
+    `seconds`, then stop the node. Output frames/s and latency skip the first output (warm-up)."""
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, Image
+    rclpy.init()
+    peer = rclpy.create_node(peer_name)
+    latency = DepthLatency(peer)
+    node_stats = diagnostics_values(peer, accept_diagnostics)
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    pub_img = peer.create_publisher(Image, 'image_raw', reliable)
+    pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
+    executor = spin_in_background(peer)
+    i = 0
+    try:
+        wait_until_matched(peer, pub_img, node_proc, timeout_s=match_timeout_s, settle_s=2.0)
+        period = 1.0 / rate_hz
+        t_start = time.monotonic()
+        while time.monotonic() - t_start < seconds:
+            stamp = 1_000_000_000 + i * int(period * 1e9)
+            img = Image(height=height, width=width, encoding='rgb8', step=width * 3,
+                        data=frames_rgb[i % len(frames_rgb)])
+            set_stamp(img.header, stamp)
+            img.header.frame_id = 'camera_optical_frame'
+            pub_info.publish(CameraInfo(header=img.header, width=width, height=height, k=K))
+            latency.sent(stamp)
+            pub_img.publish(img)
+            i += 1
+            time.sleep(max(0.0, t_start + i * period - time.monotonic()))
+        time.sleep(3.0)  # let the last frame through
+    finally:
+        close_peer(executor, peer)
+        stop_node(node_proc, 10)
+    received = len(latency.received())
+    if received < 3:
+        raise RuntimeError(f'only {received} depth images received; node stderr:\n{node_proc.stderr.read()}')
+    p50, p95 = latency.percentiles_ms(50, 95, skip=1)
+    return {'sent': i, 'received': received, 'fps': latency.fps(skip=1),
+            'inference_ms': node_stats.get('inference_ms_mean', np.nan),
+            'output_ms': node_stats.get('output_ms_mean', np.nan),
+            'dropped': node_stats.get('dropped', np.nan),
+            'latency_p50_ms': p50, 'latency_p95_ms': p95}

@@ -59,52 +59,15 @@ def bench_raw(checkpoint: str, size: int, frames: int) -> float:
 
 
 def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threads: int) -> dict:
-    import rclpy
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import CameraInfo, Image
-
     node_proc = _dds.start_node('depthnet_node', 'depth_perception.ros.depthnet_node', {
         'checkpoint': checkpoint, 'device': 'cpu', 'num_threads': threads, 'motion_source': 'constant_velocity',
         'velocity_z_mps': 1.0, 'input_qos': 'reliable', 'diagnostics_period_s': 2.0})
-    rclpy.init()
-    peer = rclpy.create_node('depthnet_bench_peer')
-    latency = _dds.DepthLatency(peer)
-    node_stats = _dds.diagnostics_values(peer, lambda name: name == 'depthnet_node: inference')
-    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    pub_img = peer.create_publisher(Image, 'image_raw', reliable)
-    pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
-    executor = _dds.spin_in_background(peer)
     f = size / 2.0      # the network's focal length: the node does not resize
     K = [f, 0.0, (size - 1) / 2, 0.0, f, (size - 1) / 2, 0.0, 0.0, 1.0]
-    i = 0
-    try:
-        _dds.wait_until_matched(peer, pub_img, node_proc, timeout_s=120, settle_s=2.0)
-        rng = np.random.default_rng(1)
-        images = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8).tobytes() for _ in range(2)]
-        period = 1.0 / rate_hz
-        t_start = time.monotonic()
-        while time.monotonic() - t_start < seconds:
-            stamp_ns = 1_000_000_000 + i * int(period * 1e9)
-            img = Image(height=size, width=size, encoding='rgb8', step=size * 3, data=images[i % 2])
-            _dds.set_stamp(img.header, stamp_ns)
-            img.header.frame_id = 'camera_optical_frame'
-            info = CameraInfo(header=img.header, width=size, height=size, k=K)
-            pub_info.publish(info)
-            latency.sent(stamp_ns)
-            pub_img.publish(img)
-            i += 1
-            time.sleep(max(0.0, t_start + i * period - time.monotonic()))
-        time.sleep(3.0)   # let the last frame through
-    finally:
-        _dds.close_peer(executor, peer)
-        _dds.stop_node(node_proc, 10)
-    received = len(latency.received())
-    if received < 3:
-        raise RuntimeError(f'only {received} depth images received; node stderr:\n{node_proc.stderr.read()}')
-    p50, p95 = latency.percentiles_ms(50, 95, skip=1)   # steady state: skip the first output (warm-up)
-    return {'sent': i, 'received': received, 'fps': latency.fps(skip=1),
-            'inference_ms': node_stats.get('inference_ms_mean', np.nan),
-            'output_ms': node_stats.get('output_ms_mean', np.nan), 'p50': p50, 'p95': p95}
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8).tobytes() for _ in range(2)]
+    return _dds.stream_camera(node_proc, 'depthnet_bench_peer', lambda name: name == 'depthnet_node: inference',
+                              images, size, size, K, rate_hz, seconds, match_timeout_s=120)
 
 
 def main() -> int:
@@ -131,7 +94,7 @@ def main() -> int:
             print(f'{size}x{size} raw DepthNet forward (1 pair, eager fp32): {raw_before:.2f} frames/s before, '
                   f'{raw_after:.2f} after the node run', flush=True)
             print(f'{size}x{size} node end to end: {r["fps"]:.2f} frames/s = {r["fps"] / raw:.2f} x raw '
-                  f'(target >= 0.9); latency p50 {r["p50"]:.0f} ms, p95 {r["p95"]:.0f} ms '
+                  f'(target >= 0.9); latency p50 {r["latency_p50_ms"]:.0f} ms, p95 {r["latency_p95_ms"]:.0f} ms '
                   f'({r["received"]} depth images for {r["sent"]} camera frames at {args.rate_hz:g} Hz)',
                   flush=True)
             # Load-independent view from the node's own clock: the model step (estimator: pairing,

@@ -69,10 +69,6 @@ def node_env(tree: str | None) -> dict:
 def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eager',
                precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto',
                threads: int = 0) -> dict:
-    import rclpy
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import CameraInfo, Image
-
     params = {'network_height': H, 'network_width': W, 'device': device, 'diagnostics_period_s': 5.0}
     if (backend, precision) != ('eager', 'fp32'):    # older trees have no such parameters
         params.update(backend=backend, precision=precision)
@@ -82,43 +78,9 @@ def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eage
         params['num_threads'] = threads
     node_proc = _dds.start_node('scdepth_node', 'depth_perception.ros.scdepth_node', params,
                                 env=node_env(tree), cwd=tree)
-    rclpy.init()
-    peer = rclpy.create_node('scdepth_bench_peer')
-    latency = _dds.DepthLatency(peer)
-    node_stats = _dds.diagnostics_values(peer, lambda name: name.startswith('scdepth_node'))
-    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    pub_img = peer.create_publisher(Image, 'image_raw', reliable)
-    pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
-    executor = _dds.spin_in_background(peer)
-    i = 0
-    try:
-        _dds.wait_until_matched(peer, pub_img, node_proc, timeout_s=90, settle_s=2.0)
-        rgb = np.random.default_rng(1).integers(0, 255, (H, W, 3), dtype=np.uint8).tobytes()
-        period = 1.0 / rate_hz
-        t_start = time.monotonic()
-        while time.monotonic() - t_start < seconds:
-            stamp_ns = 1_000_000_000 + i * int(period * 1e9)
-            img = Image(height=H, width=W, encoding='rgb8', step=W * 3, data=rgb)
-            _dds.set_stamp(img.header, stamp_ns)
-            img.header.frame_id = 'camera_optical_frame'
-            pub_info.publish(CameraInfo(header=img.header, width=W, height=H, k=K.ravel().tolist()))
-            latency.sent(stamp_ns)
-            pub_img.publish(img)
-            i += 1
-            time.sleep(max(0.0, t_start + i * period - time.monotonic()))
-        time.sleep(3.0)  # let the last frame through
-    finally:
-        _dds.close_peer(executor, peer)
-        _dds.stop_node(node_proc, 10)
-    received = len(latency.received())
-    if received < 3:
-        raise RuntimeError(f'only {received} depth images received; node stderr:\n{node_proc.stderr.read()}')
-    p50, p95 = latency.percentiles_ms(50, 95, skip=1)   # steady state: skip the first output (warm-up)
-    return {'sent': i, 'received': received, 'fps': latency.fps(skip=1),
-            'inference_ms': node_stats.get('inference_ms_mean', np.nan),
-            'output_ms': node_stats.get('output_ms_mean', np.nan),
-            'dropped': node_stats.get('dropped', np.nan),
-            'latency_p50_ms': p50, 'latency_p95_ms': p95}
+    rgb = np.random.default_rng(1).integers(0, 255, (H, W, 3), dtype=np.uint8).tobytes()
+    return _dds.stream_camera(node_proc, 'scdepth_bench_peer', lambda name: name.startswith('scdepth_node'),
+                              [rgb], H, W, K.ravel().tolist(), rate_hz, seconds, match_timeout_s=90)
 
 
 def main() -> int:
