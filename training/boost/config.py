@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from ..method_config import load_method_config, names_method
 
 METHOD = 'boost_merge'
 
@@ -78,32 +78,9 @@ class MergeTrainConfig:
         return dataclasses.asdict(self)
 
 
-FIELDS = {f.name for f in dataclasses.fields(MergeTrainConfig)}
-
-
 def is_merge_config(path: str | Path) -> bool:
-    """True when the YAML file says `method: boost_merge`."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    return isinstance(data, dict) and data.get('method') == METHOD
+    return names_method(path, METHOD)
 
 
 def load_config(path: str | Path | None = None, overrides=(), **values) -> MergeTrainConfig:
-    data = {}
-    if path:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f'{path}: no such config file')
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f'{path}: a config must be a YAML mapping')
-    data.update(values)
-    for text in overrides:
-        if '=' not in text:
-            raise ValueError(f'override {text!r} is not key=value')
-        key, raw = text.split('=', 1)
-        data[key.strip()] = yaml.safe_load(raw) if raw.strip() else ''
-    unknown = sorted(set(data) - FIELDS)
-    if unknown:
-        raise ValueError(f'{path or "config"}: unknown merge-training config keys {unknown}; '
-                         f'valid: {sorted(FIELDS)}')
-    return MergeTrainConfig(**data).validate()
+    return load_method_config(MergeTrainConfig, path, overrides, values, 'merge-training')

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from ..method_config import load_method_config, names_method
 
 METHOD = 'depthnet'
 OPTIMIZERS = ('sgd', 'adam')
@@ -93,33 +93,9 @@ class DepthNetTrainConfig:
         return dataclasses.asdict(self)
 
 
-FIELDS = {f.name for f in dataclasses.fields(DepthNetTrainConfig)}
-
-
-def read_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'{path}: no such config file')
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: a config must be a YAML mapping')
-    return data
-
-
 def is_depthnet_config(path: str | Path) -> bool:
-    """True when the YAML file says `method: depthnet` (the `train` command dispatches on it)."""
-    return read_yaml(path).get('method') == METHOD
+    return names_method(path, METHOD)
 
 
 def load_config(path: str | Path | None = None, overrides=(), **values) -> DepthNetTrainConfig:
-    data = read_yaml(path) if path else {}
-    data.update(values)
-    for text in overrides:
-        if '=' not in text:
-            raise ValueError(f'override {text!r} is not key=value')
-        key, raw = text.split('=', 1)
-        data[key.strip()] = yaml.safe_load(raw) if raw.strip() else ''
-    unknown = sorted(set(data) - FIELDS)
-    if unknown:
-        raise ValueError(f'{path or "config"}: unknown DepthNet config keys {unknown}; valid: {sorted(FIELDS)}')
-    return DepthNetTrainConfig(**data).validate()
+    return load_method_config(DepthNetTrainConfig, path, overrides, values, 'DepthNet')
