@@ -245,12 +245,14 @@ def _check_architecture(w: SCDepthWeights) -> None:
 
 
 # ---------------------------------------------------------------------- strict loading
-def check_fits(expected: dict, state: dict, source: str, what: str) -> LoadReport:
-    """Refuse `state` unless it has exactly `expected`'s keys and shapes (but the documented
-    unused keys); `expected` may hold meta tensors, so this allocates nothing."""
+def check_fits(expected: dict, state: dict, source: str, what: str, *,
+               unused: re.Pattern | None = _IGNORABLE_UNEXPECTED, error=CheckpointError) -> LoadReport:
+    """Refuse `state` (raising `error`) unless it has exactly `expected`'s keys and shapes, but
+    for keys matching `unused` and missing `num_batches_tracked`; `expected` may hold meta
+    tensors, so this allocates nothing."""
     unexpected = [k for k in state if k not in expected]
     missing = [k for k in expected if k not in state]
-    ignored = [k for k in unexpected if _IGNORABLE_UNEXPECTED.search(k)]
+    ignored = [k for k in unexpected if unused is not None and unused.search(k)]
     bad_unexpected = [k for k in unexpected if k not in ignored]
     missing_ok = [k for k in missing if _IGNORABLE_MISSING.search(k)]
     bad_missing = [k for k in missing if k not in missing_ok]
@@ -264,7 +266,7 @@ def check_fits(expected: dict, state: dict, source: str, what: str) -> LoadRepor
             problems.append(f'{len(bad_unexpected)} unexpected keys ({_abbrev(bad_unexpected)})')
         if mismatched:
             problems.append(f'{len(mismatched)} shape mismatches ({_abbrev(mismatched, 2)})')
-        raise CheckpointError(f'{source}: weights do not fit {what}: ' + '; '.join(problems))
+        raise error(f'{source}: weights do not fit {what}: ' + '; '.join(problems))
     return LoadReport(ignored=ignored, missing_ok=missing_ok)
 
 

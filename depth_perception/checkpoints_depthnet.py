@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint_io import CheckpointError, safe_load
+from .checkpoints import check_fits
 from .models.depthnet import ACTIVATIONS, DepthNet
 
 OWN_FORMAT = 'depth_perception/depthnet'
@@ -137,22 +138,10 @@ def build_depthnet(weights: DepthNetWeights) -> DepthNet:
     """The network the file describes, its weights loaded strictly, in eval mode."""
     net = DepthNet(batch_norm=weights.batch_norm, with_confidence=weights.with_confidence,
                    clamp=weights.clamp, depth_activation=weights.activation)
-    expected = net.state_dict()
     state = weights.state_dict
-    missing = [k for k in expected if k not in state and not k.endswith('num_batches_tracked')]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
-             for k, v in expected.items() if k in state and state[k].shape != v.shape]
-    if missing or unexpected or wrong:
-        what = (f'DepthNet(bn={weights.batch_norm}, with_confidence={weights.with_confidence})')
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing keys ({", ".join(missing[:3])})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected keys ({", ".join(unexpected[:3])})')
-        if wrong:
-            parts.append(f'{len(wrong)} shape mismatches ({", ".join(wrong[:2])})')
-        raise DepthNetCheckpointError(f'{weights.source}: weights do not fit {what}: ' + '; '.join(parts))
+    check_fits(net.state_dict(), state, weights.source,
+               f'DepthNet(bn={weights.batch_norm}, with_confidence={weights.with_confidence})',
+               unused=None, error=DepthNetCheckpointError)
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise DepthNetCheckpointError(f'{weights.source}: non-finite values in {", ".join(bad[:3])}')
