@@ -27,6 +27,9 @@ BOOSTED_MODEL_PARAMS: tuple[P.ParamSpec, ...] = (
                 'required, none ships with the package', 'path'),
     P.ParamSpec('receptive_field', 0, "base receptive field; 0 = the base's own (384 MiDaS, 448 LeReS, "
                 'the SC-Depth network size); else >= 128', 'px', range=(0, 4096)),
+    P.ParamSpec('merge_size', 0, "square size the merge net runs at; 0 = the net's own (1024 for "
+                'the reference unet_1024; a reduced net trained by `train --config boost/merge`: its '
+                'input_size_px); else a multiple of 2**down-samplings', 'px', range=(0, 8192)),
     P.ParamSpec('mode', 'Final', 'R0 / R20: whole image at two resolutions merged; Final: R20 plus '
                 'patch-wise refinement within max_patches / budget_s', choices=MODES, live=True),
     P.ParamSpec('max_res', 0, "cap on Final's target long side; 0 = none (reference default); "

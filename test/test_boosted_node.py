@@ -266,6 +266,8 @@ def test_scdepth_base_publishes_metres_on_depth_image(files, tmp_path):
      r'cannot start: parameter checkpoint: file /nonexistent/res101\.pth does not exist'),
     ({'base': 'midas', 'merge_checkpoint': 'MODEL', 'checkpoint': 'MODEL'},
      r'cannot start: .*model\.pt.*merge-net'),
+    ({'base': 'midas', 'merge_checkpoint': 'MERGE', 'checkpoint': 'MODEL', 'merge_size': 512},
+     r'cannot start: .*merge size 512 px: this merge net \(10 down-samplings\) runs at multiples of 1024 px'),
 ])
 def test_start_up_errors_are_one_line(files, tmp_path, params, pattern):
     subst = {'MODEL': str(files / 'model.pt'), 'MERGE': str(files / 'latest_net_G.pth')}

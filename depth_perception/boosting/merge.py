@@ -14,6 +14,18 @@ PIX2PIX_SIZE = 1024
 GPU_THRESHOLD = 1600 - 32     # the reference clamps every single inference size to this
 
 
+def merge_size_px(net: torch.nn.Module, requested_px: int = 0) -> int:
+    """The square size the merge net runs at: `requested_px`, or with 0 the net's own,
+    2**num_downs (1024 for the reference's unet_1024; a reduced net from `train --config
+    boost/merge` is trained at that size). Sizes the net cannot take are refused up front."""
+    step = 2 ** int(getattr(net, 'num_downs', 10))
+    size = int(requested_px) or step
+    if size < step or size % step:
+        raise ValueError(f'merge size {size} px: this merge net ({step.bit_length() - 1} '
+                         f'down-samplings) runs at multiples of {step} px')
+    return size
+
+
 def _unit(t: torch.Tensor) -> torch.Tensor:
     lo, hi = torch.min(t), torch.max(t)
     if not hi > lo:           # the reference would divide by zero (NaN); a flat map stays flat

@@ -47,9 +47,10 @@ def add_arguments(parser) -> None:
     parser.add_argument('--depth-scale', type=float, default=1.0,
                         help='scdepth base: metres per model unit')
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
-    parser.add_argument('--merge-size', type=int, default=1024,
-                        help='square size (px) the merge net runs at: 1024 as the reference; a '
-                             'reduced net from `train --config boost/merge` wants its input_size_px')
+    parser.add_argument('--merge-size', type=int, default=0,
+                        help='square size (px) the merge net runs at; default: the net\'s own '
+                             '(2**down-samplings: 1024 for the reference unet_1024, input_size_px '
+                             'for a reduced net from `train --config boost/merge`)')
     parser.add_argument('--batch', type=int, default=1,
                         help='Final: patches per network call (same result within float '
                              'rounding, faster on a GPU; memory grows with it)')
@@ -87,6 +88,7 @@ def run(args) -> int:
     import torch
 
     from ..boosting.output import write_depth_png
+    from ..boosting.merge import merge_size_px
     from ..boosting.pipeline import BoostConfig, boost, map_onto_base
     from ..boosting.weights import read_merge_net
     from ..estimators import CameraFrame
@@ -95,13 +97,11 @@ def run(args) -> int:
 
     images = list_images(args.input)
     device = pick_device(args.device)
-    if args.merge_size < 32 or args.merge_size % 32:
-        raise ValueError(f'--merge-size must be a positive multiple of 32 px, got {args.merge_size}')
+    net = read_merge_net(args.merge_checkpoint).to(device)
     cfg = BoostConfig(mode=args.mode, max_res=args.max_res, batch_size=args.batch,
-                      pix2pixsize=args.merge_size)
+                      pix2pixsize=merge_size_px(net, args.merge_size))
     base, estimator = build_base(args.base, args.checkpoint, device, args.receptive_field,
                                  args.depth_scale)
-    net = read_merge_net(args.merge_checkpoint).to(device)
     log.info('boosting with %s base (receptive field %d px), mode %s; output is %s',
              base.name, base.receptive_field, args.mode, base.kind)
     args.output.mkdir(parents=True, exist_ok=True)

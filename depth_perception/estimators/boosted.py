@@ -32,6 +32,7 @@ class BoostedConfig:
     receptive_field: int = 0        # px; 0 = the base's own
     mode: str = 'Final'
     max_res: int = 0                # px cap on Final's target; 0 = none
+    merge_size: int = 0             # px the merge net runs at; 0 = the net's own (2**num_downs)
     max_patches: int = 0            # 0 = no limit
     budget_s: float = 0.0           # 0 = no limit
     batch_size: int = 1
@@ -66,6 +67,7 @@ class BoostedEstimator(DepthEstimator):
         import torch
 
         from ..boosting import bases, weights
+        from ..boosting.merge import merge_size_px
         from .scdepth import pick_device
         cfg = config or BoostedConfig(**overrides)
         self.config = cfg
@@ -93,6 +95,7 @@ class BoostedEstimator(DepthEstimator):
                 num_threads=cfg.num_threads)
             self.base = bases.SCDepthBase(self.base_estimator, receptive_field=cfg.receptive_field or None)
         self.net = weights.read_merge_net(Path(cfg.merge_checkpoint).expanduser()).to(self.device)
+        self.merge_size_px = merge_size_px(self.net, cfg.merge_size)
         if cfg.backend == 'onnxruntime':
             self._use_onnxruntime()
         self.last = FrameReport()
@@ -119,7 +122,8 @@ class BoostedEstimator(DepthEstimator):
     def boost_config(self):
         from ..boosting.pipeline import BoostConfig
         c = self.config
-        return BoostConfig(mode=c.mode, max_res=c.max_res or math.inf, batch_size=c.batch_size)
+        return BoostConfig(mode=c.mode, max_res=c.max_res or math.inf, batch_size=c.batch_size,
+                           pix2pixsize=self.merge_size_px)
 
     def estimate(self, frame: CameraFrame) -> DepthResult:
         import torch

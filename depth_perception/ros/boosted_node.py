@@ -53,7 +53,7 @@ class BoostedDepthNode(DepthNode):
         self.depth_topic = RELATIVE_TOPIC if B.is_relative(c['base']) else 'depth/image'
         # Checkpoint readers name the file in their one-line errors.
         return BoostedEstimator(BoostedConfig(**{k: c[k] for k in (
-            'base', 'checkpoint', 'merge_checkpoint', 'receptive_field', 'mode', 'max_res',
+            'base', 'checkpoint', 'merge_checkpoint', 'receptive_field', 'merge_size', 'mode', 'max_res',
             'max_patches', 'budget_s', 'batch_size', 'depth_scale', 'device', 'num_threads')}))
 
     def apply_params(self, changes: dict[str, Any]) -> None:

@@ -87,7 +87,7 @@ def evaluate(merge_path: str, frames: int = 30, seed: int = 100_000, width_px: i
     from depth_perception.boosting.weights import read_merge_net
     base = make_base(estimator, checkpoint, 'cpu')
     net = read_merge_net(merge_path)
-    sizes = [int(v) for v in merge_sizes_px] or [2 ** net.num_downs]
+    sizes = [merge_size_px(net, v) for v in merge_sizes_px] or [merge_size_px(net)]
     methods: dict[str, list] = {}
     bar = tqdm(total=frames, desc='frames', disable=not progress)
     for _, frame in synthetic_frames(10 * frames, seed, width_px, height_px, per_sequence=2):
