@@ -22,6 +22,9 @@ DEPTHNET_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     *BACKEND_PARAMS,
     ParamSpec('frame_shifts', '1', "frame shifts k of the pairs (t-k, t), comma separated, e.g. '1,3,9'; "
               'several are fused per pixel (multi-range)'),
+    ParamSpec('fusion_softness', 1.0, 'multi-range fusion: log-space width of the per-shift weights '
+              '(weighted log-average of the shifts\' depths); 0 = hard selection of the best-conditioned '
+              'shift', 'ln(m)', range=(0.0, 10.0), live=True),
     ParamSpec('nominal_displacement_m', 0.3, 'displacement the network output assumes (Still Box models: 0.3)',
               'm', range=(1e-4, 100.0)),
     ParamSpec('network_focal_px', 0.0, "focal length the network was trained at; 0 = from the checkpoint "

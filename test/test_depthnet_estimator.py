@@ -111,19 +111,39 @@ def test_skip_counters_react_to_rotation_stillness_and_missing_motion(const_ckpt
         'shift1_displacement_unknown': 1}
 
 
-def test_fusion_rule_known_answers():
-    # band (10, 60): target sqrt(600) = 24.49; the output closest to it in log space wins.
+def test_hard_fusion_rule_known_answers():
+    # softness 0, band (10, 60): target sqrt(600) = 24.49; the output closest to it in log space wins.
     assert fusion_target() == pytest.approx(24.4949, abs=1e-4)
     outputs = [np.array([[5.0, 30.0, 24.0, 2.0]]),      # shift 1, |d| = 0.1 m
                np.array([[20.0, 90.0, 24.0, 8.0]]),     # shift 3, |d| = 0.3 m
                np.array([[70.0, 200.0, 26.0, 23.0]])]   # shift 9, |d| = 0.9 m
-    depth, chosen = fuse(outputs, [0.1, 0.3, 0.9], 0.3)
+    depth, chosen = fuse(outputs, [0.1, 0.3, 0.9], 0.3, softness=0.0)
     # px0: |ln 5-ln 24.5|=1.59, |ln 20-..|=0.20, |ln 70-..|=1.05 -> shift 3
     # px1: 30 (0.20) beats 90 (1.30), 200 (2.10)             -> shift 1
     # px2: 24 ties with 24 (0.021), 26 is 0.060               -> shift 1 (first on ties)
     # px3: 23 (0.063) beats 8 and 2                           -> shift 9
     assert chosen.tolist() == [[1, 0, 0, 2]]
     np.testing.assert_allclose(depth, [[20 * 1.0, 30 / 3, 24 / 3, 23 * 3]], rtol=1e-6)
+
+
+def test_soft_fusion_known_answers():
+    o_star = np.sqrt(600.0)
+    # px0: shift 1 at the band centre (dist 0, weight 1), shift 3 one e-fold above (dist 1,
+    #      weight exp(-1/2) = 0.60653): metric 24.4949 * 1/3 = 8.16497 and e * 24.4949 = 66.5840;
+    #      exp((ln 8.16497 + 0.60653 ln 66.5840) / 1.60653) = exp((2.09985 + 0.60653 * 4.19846) / 1.60653)
+    #      = exp(2.89216) = 18.0323
+    # px1: the two shifts agree on the metric depth (5 m): any weights give 5 m
+    # px2: shift 3 does not cover this pixel: shift 1 alone, 10 * 1/3
+    outputs = [np.array([[o_star, 15.0, 10.0]]), np.array([[o_star * np.e, 5.0, 24.0]])]
+    valid = [None, np.array([[True, True, False]])]
+    depth, chosen = fuse(outputs, [0.1, 0.3], 0.3, softness=1.0, valid=valid)
+    np.testing.assert_allclose(depth, [[18.0323, 5.0, 10 / 3]], rtol=1e-4)
+    assert chosen.tolist() == [[0, 0, 0]]
+    # a wider softness moves px0 towards the plain log-average sqrt(8.16497 * 66.5840) = 23.3164
+    wide, _ = fuse(outputs, [0.1, 0.3], 0.3, softness=100.0)
+    assert wide[0, 0] == pytest.approx(23.3164, rel=1e-4)
+    with pytest.raises(ValueError, match='softness'):
+        fuse(outputs, [0.1, 0.3], 0.3, softness=-1.0)
 
 
 def test_fusion_over_several_shifts_in_the_estimator(const_ckpt):
@@ -141,9 +161,10 @@ def test_fusion_over_several_shifts_in_the_estimator(const_ckpt):
     last = results[3]
     assert [(s.shift, s.used) for s in last.pairs] == [(1, True), (3, True)]
     assert last.pairs[1].displacement_m == pytest.approx(0.18)
-    # equal outputs tie: the rule takes the shorter shift everywhere
+    # equal outputs tie: equal weights, so the log-average of the two metric depths
+    # CONST * 0.06 / 0.3 and CONST * 0.18 / 0.3; the shorter shift is reported
     assert np.all(last.shift_map == 1)
-    np.testing.assert_allclose(last.depth_m, CONST * 0.06 / 0.3, rtol=1e-5)
+    np.testing.assert_allclose(last.depth_m, CONST * np.sqrt(0.06 * 0.18) / 0.3, rtol=1e-5)
 
 
 def test_rotation_angle():

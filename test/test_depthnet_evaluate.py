@@ -74,7 +74,9 @@ def test_bad_input_is_one_line(tmp_path, ckpt, capsys):
 
 def test_fusion_rows_are_each_shift_the_fusion_and_the_oracle_known_answers(tmp_path, ckpt, capsys):
     """A constant network: shift k gives CONST * |v| dt k / 0.3 m everywhere; all outputs tie,
-    so the fusion takes the shortest shift; the oracle takes, per pixel, the closest of the three."""
+    so hard selection takes the shortest shift and the soft fusion weighs all three equally:
+    the log-average (1 * 3 * 9) ** (1/3) = 3 is shift 3's depth; the oracle takes, per pixel,
+    the closest of the three."""
     data = tmp_path / 'sb'
     assert cli(['synth', '--scene', 'stillbox', '--format', 'stillbox', '--size', '64x64', '--frames', '11',
                 '--sequences', '2', '--seed', '5', '--output', str(data), '--no-progress']) == 0
@@ -99,11 +101,18 @@ def test_fusion_rows_are_each_shift_the_fusion_and_the_oracle_known_answers(tmp_
     assert report['frames'] == 4 and report['shifts'] == [1, 3, 9]
     for name, values in l1.items():
         assert report['rows'][name]['mean_l1_m'] == pytest.approx(np.mean(values), rel=1e-4), name
-    assert report['rows']['fused 1,3,9']['mean_l1_m'] == pytest.approx(np.mean(l1['shift 1']), rel=1e-4)
+    assert report['rows']['hard selection']['mean_l1_m'] == pytest.approx(np.mean(l1['shift 1']), rel=1e-4)
+    assert report['rows']['fused 1,3,9']['mean_l1_m'] == pytest.approx(np.mean(l1['shift 3']), rel=1e-4)
     assert report['fused_pixel_share'] == {'shift 1': 1.0, 'shift 3': 0.0, 'shift 9': 0.0}
     const = np.median(np.concatenate(gts))
     assert report['constant']['depth_m'] == pytest.approx(const, rel=1e-6)
     assert report['constant']['mean_l1_m'] == pytest.approx(np.mean([np.abs(g - const).mean() for g in gts]),
                                                             rel=1e-5)
-    assert report['fusion_beats_every_single_shift'] is False
-    assert 'shift 9' in table and 'fusion beats every single shift: False' in table
+    assert 'shift 9' in table and 'hard selection' in table and 'fusion (softness 1) beats' in table
+    # softness 0: the fused row is hard selection, i.e. shift 1 itself, which it does not beat
+    assert main(['fusion', '--checkpoint', str(ckpt), '--data', str(data), '--shifts', '1,3,9',
+                 '--softness', '0', '--output', str(out)]) == 0
+    hard = json.loads(out.read_text())
+    assert hard['rows']['fused 1,3,9'] == hard['rows']['shift 1'] == report['rows']['hard selection']
+    assert hard['fusion_beats_every_single_shift'] is False
+    assert hard['fusion_beats_every_single_shift_abs_rel'] is False

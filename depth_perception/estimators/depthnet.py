@@ -29,7 +29,7 @@ import numpy as np
 from ..geometry import scale_intrinsics
 from ..stabilization import derotate, rotation_angle_deg
 from .base import CameraFrame, DepthEstimator, DepthResult, InputError
-from .depthnet_fusion import DEFAULT_BAND, fuse
+from .depthnet_fusion import DEFAULT_BAND, DEFAULT_SOFTNESS, fuse
 from .depthnet_runner import DepthNetRunner, upsample
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class DepthNetConfig:
     max_rotation_deg: float = 20.0                 # larger relative rotations are skipped
     min_displacement_m: float = 0.02               # smaller displacements are skipped
     fusion_band: tuple[float, float] = DEFAULT_BAND  # network outputs it resolves best (m at d_nominal)
+    fusion_softness: float = DEFAULT_SOFTNESS      # log-space width of the shift weights; 0 = hard selection
     min_depth_m: float = 0.0                       # outside [min, max] -> NaN (0 = no limit)
     max_depth_m: float = 0.0
     num_threads: int = 0
@@ -213,7 +214,8 @@ class DepthNetEstimator(DepthEstimator):
         t2 = time.perf_counter()
         used = [s for s in statuses if s.used]
         depth_net_res, chosen = fuse(list(outputs), [s.displacement_m for s in used],
-                                     self.config.nominal_displacement_m, self.config.fusion_band)
+                                     self.config.nominal_displacement_m, self.config.fusion_band,
+                                     self.config.fusion_softness, masks)
         if not np.all(np.isfinite(depth_net_res)):
             raise InputError('network produced non-finite depth')
         h, w = frame.rgb.shape[:2]

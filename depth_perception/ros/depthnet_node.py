@@ -41,7 +41,7 @@ from .outputs import latched_qos, reliable_qos
 from .run import exit_with
 
 PACKAGED_CHECKPOINT = Path(__file__).resolve().parents[1] / 'data' / 'depthnet_default.pt'
-LIVE_ESTIMATOR_FIELDS = ('max_rotation_deg', 'min_displacement_m', 'min_depth_m', 'max_depth_m')
+LIVE_ESTIMATOR_FIELDS = ('max_rotation_deg', 'min_displacement_m', 'min_depth_m', 'max_depth_m', 'fusion_softness')
 WAIT_POLL_S = 0.002
 
 
@@ -102,7 +102,7 @@ class DepthNetNode(DepthNode):
         try:
             return DepthNetEstimator(
                 checkpoint=str(Path(checkpoint).expanduser()), device=c['device'],
-                frame_shifts=PD.parse_frame_shifts(c['frame_shifts']),
+                frame_shifts=PD.parse_frame_shifts(c['frame_shifts']), fusion_softness=c['fusion_softness'],
                 nominal_displacement_m=c['nominal_displacement_m'], network_focal_px=c['network_focal_px'],
                 velocity_mps=PD.velocity_mps(c.values) if constant else None, assume_stabilized=constant,
                 max_rotation_deg=c['max_rotation_deg'], min_displacement_m=c['min_displacement_m'],

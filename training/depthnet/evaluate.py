@@ -15,7 +15,8 @@
         (all scenes of DIR, e.g. `synth ... --seed 100000`): one estimator run per frame with
         all shifts batched; each single-shift row is that shift's own output made metric
         (output x |d| / 0.3 m, the estimator's rule for one shift), the fused row is the
-        estimator's depth, so every row sees the same frames, pairs and GT. Scored at the
+        estimator's depth (soft fusion, `--softness`), the hard-selection row the same outputs
+        fused with softness 0, so every row sees the same frames, pairs and GT. Scored at the
         input resolution against the GT depth in (0, 100] m: mean |pred - gt| (m) and
         abs_rel per frame, averaged over frames; beside them the best constant in hindsight
         (the median GT of the scored frames) and the per-pixel oracle choice among the shifts.
@@ -35,7 +36,7 @@ import torch
 from depth_perception.checkpoints_depthnet import load_depthnet
 from depth_perception.estimators.base import CameraFrame
 from depth_perception.estimators.depthnet import DepthNetEstimator, PairsSkipped
-from depth_perception.estimators.depthnet_fusion import fuse
+from depth_perception.estimators.depthnet_fusion import DEFAULT_SOFTNESS, fuse
 from depth_perception.estimators.depthnet_runner import upsample
 from depth_perception.evaluation.depth_metrics import (DepthPreset, compute_errors, mean_errors,
                                                        valid_pixels)
@@ -85,7 +86,8 @@ def _score(pred_m: np.ndarray, gt_m: np.ndarray, max_depth_m: float) -> tuple[fl
 
 @torch.no_grad()
 def evaluate_fusion(checkpoint: str | Path, data_dir: str | Path, shifts=FUSION_SHIFTS,
-                    max_depth_m: float = 100.0, nominal_displacement_m: float = 0.3) -> dict:
+                    max_depth_m: float = 100.0, nominal_displacement_m: float = 0.3,
+                    softness: float = DEFAULT_SOFTNESS) -> dict:
     """Every single shift and their fusion on all scenes of a Still Box folder (module docstring)."""
     shifts = tuple(sorted(int(k) for k in shifts))
     scenes = read_stillbox(data_dir)
@@ -94,8 +96,9 @@ def evaluate_fusion(checkpoint: str | Path, data_dir: str | Path, shifts=FUSION_
         raise ValueError(f'{data_dir}: every scene is too short for shift {first} (need > {first} frames)')
     est = DepthNetEstimator(checkpoint=str(checkpoint), frame_shifts=shifts, assume_stabilized=True,
                             nominal_displacement_m=nominal_displacement_m, min_displacement_m=1e-6,
-                            device='cpu')
-    names = [f'shift {k}' for k in shifts] + ['fused ' + ','.join(map(str, shifts)), 'oracle']
+                            fusion_softness=softness, device='cpu')
+    fused_name = 'fused ' + ','.join(map(str, shifts))
+    names = [f'shift {k}' for k in shifts] + [fused_name, 'hard selection', 'oracle']
     rows = {n: {'l1_m': [], 'abs_rel': []} for n in names}
     gts, chosen_counts = [], np.zeros(len(shifts), np.int64)
     for scene in scenes:
@@ -117,13 +120,17 @@ def evaluate_fusion(checkpoint: str | Path, data_dir: str | Path, shifts=FUSION_
             gt = load_depth(scene.depths[i], np.inf)
             hw = gt.shape
             disp = {s.shift: s.displacement_m for s in res.pairs}
-            singles = [upsample(fuse([res.outputs[k]], [disp[k]], nominal_displacement_m)[0], hw)
+            singles = [upsample(fuse([res.outputs[k]], [disp[k]], nominal_displacement_m, softness=0.0)[0], hw)
                        for k in shifts]
             for k, depth in zip(shifts, singles):
                 for key, v in zip(('l1_m', 'abs_rel'), _score(depth, gt, max_depth_m)):
                     rows[f'shift {k}'][key].append(v)
             for key, v in zip(('l1_m', 'abs_rel'), _score(res.depth_m, gt, max_depth_m)):
-                rows[names[-2]][key].append(v)
+                rows[fused_name][key].append(v)
+            hard = upsample(fuse([res.outputs[k] for k in shifts], [disp[k] for k in shifts],
+                                 nominal_displacement_m, softness=0.0)[0], hw)
+            for key, v in zip(('l1_m', 'abs_rel'), _score(hard, gt, max_depth_m)):
+                rows['hard selection'][key].append(v)
             stack = np.stack(singles)
             best = np.take_along_axis(stack, np.argmin(np.abs(stack - gt[None]), 0)[None], 0)[0]
             for key, v in zip(('l1_m', 'abs_rel'), _score(best, gt, max_depth_m)):
@@ -135,14 +142,17 @@ def evaluate_fusion(checkpoint: str | Path, data_dir: str | Path, shifts=FUSION_
     constant = float(np.median(np.concatenate([g[(g > 0) & (g <= max_depth_m)] for g in gts])))
     base = [_score(np.full_like(g, constant), g, max_depth_m) for g in gts]
     report = {'checkpoint': str(checkpoint), 'data': str(data_dir), 'scenes': len(scenes),
-              'frames': len(gts), 'shifts': list(shifts), 'max_depth_m': max_depth_m,
+              'frames': len(gts), 'shifts': list(shifts), 'max_depth_m': max_depth_m, 'fusion_softness': softness,
               'rows': {n: {'mean_l1_m': float(np.mean(r['l1_m'])), 'abs_rel': float(np.mean(r['abs_rel']))}
                        for n, r in rows.items()},
               'fused_pixel_share': {f'shift {k}': float(c / chosen_counts.sum()) for k, c in zip(shifts, chosen_counts)},
               'constant': {'depth_m': constant, 'mean_l1_m': float(np.mean([b[0] for b in base])),
                            'abs_rel': float(np.mean([b[1] for b in base]))}}
     singles_l1 = [report['rows'][f'shift {k}']['mean_l1_m'] for k in shifts]
-    report['fusion_beats_every_single_shift'] = bool(report['rows'][names[-2]]['mean_l1_m'] < min(singles_l1))
+    fused = report['rows'][fused_name]
+    singles_rel = [report['rows'][f'shift {k}']['abs_rel'] for k in shifts]
+    report['fusion_beats_every_single_shift'] = bool(fused['mean_l1_m'] < min(singles_l1))
+    report['fusion_beats_every_single_shift_abs_rel'] = bool(fused['abs_rel'] < min(singles_rel))
     return report
 
 
@@ -153,11 +163,14 @@ def fusion_table(report: dict) -> str:
         share = report['fused_pixel_share'].get(name)
         note = f'   {100 * share:.0f}% of fused pixels' if share is not None else ''
         note = '   (per-pixel best shift, needs GT)' if name == 'oracle' else note
+        note = '   (softness 0: the best-conditioned shift per pixel)' if name == 'hard selection' else note
         lines.append(f"{name:<16}{r['mean_l1_m']:>12.3f}{r['abs_rel']:>10.3f}{note}")
     c = report['constant']
     lines.append(f"{'constant ' + format(c['depth_m'], '.1f') + ' m':<16}{c['mean_l1_m']:>12.3f}{c['abs_rel']:>10.3f}"
                  '   (median GT, chosen in hindsight)')
-    lines.append(f"fusion beats every single shift: {report['fusion_beats_every_single_shift']}")
+    lines.append(f"fusion (softness {report['fusion_softness']:g}) beats every single shift: "
+                 f"L1 {report['fusion_beats_every_single_shift']}, "
+                 f"abs_rel {report['fusion_beats_every_single_shift_abs_rel']}")
     return '\n'.join(lines)
 
 
@@ -271,6 +284,8 @@ def main(argv=None) -> int:
     fu.add_argument('--checkpoint', required=True)
     fu.add_argument('--data', required=True, help='held-out Still Box folder (all its scenes are scored)')
     fu.add_argument('--shifts', default=','.join(map(str, FUSION_SHIFTS)))
+    fu.add_argument('--softness', type=float, default=DEFAULT_SOFTNESS,
+                    help='fusion softness (the estimator\'s default; 0 = hard selection)')
     for p in (sb, ss, fu):
         p.add_argument('--output', default=None, help='also write the JSON here')
     args = parser.parse_args(argv)
@@ -279,7 +294,8 @@ def main(argv=None) -> int:
         if args.what == 'stillbox':
             report = evaluate_stillbox(args.checkpoint, args.data, args.split, args.seed, img_size=args.img_size)
         elif args.what == 'fusion':
-            report = evaluate_fusion(args.checkpoint, args.data, tuple(int(s) for s in args.shifts.split(',')))
+            report = evaluate_fusion(args.checkpoint, args.data, tuple(int(s) for s in args.shifts.split(',')),
+                                     softness=args.softness)
         else:
             shifts = tuple(int(s) for s in args.shifts.split(','))
             report = evaluate_sevenscenes(args.checkpoint, args.data, shifts, args.network_focal_px,
