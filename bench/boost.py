@@ -1,13 +1,15 @@
 """Boosting cost: R0 / R20 / Final vs one forward of the base network alone, same run.
 
     .venv/bin/python bench/boost.py [--image PNG] [--size 240x320] [--full] [--max-res N]
-        [--midas model.pt --merge latest_net_G.pth] [--device cpu|cuda] [--threads N]
+        [--midas model.pt --merge latest_net_G.pth] [--device cpu|cuda] [--threads N] [--onnxruntime]
 
 Default: reduced-width MiDaS and merge networks with random weights (the CPU can run them in
 minutes; timings then show the pipeline's own overhead relative to the network), on a
 7-Scenes fixture frame resized to --size. `--full` builds the full-size networks (ResNeXt-101
 MiDaS, unet_1024 ngf 64); `--midas/--merge` load released weights. Prints seconds per stage,
 the patch count, and each mode's time as a multiple of one base forward at the receptive field.
+`--onnxruntime` then runs every mode again with both networks in ONNX Runtime (the node's and
+`boost`'s `backend onnxruntime`) and prints its speed-up over the eager run of the same mode.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from depth_perception.boosting.bases import MidasBase  # noqa: E402
+from depth_perception.boosting.ort import use_onnxruntime  # noqa: E402
 from depth_perception.boosting.pipeline import BoostConfig, boost, to_float_rgb  # noqa: E402
 from depth_perception.boosting.weights import read_merge_net, read_midas  # noqa: E402
 from depth_perception.models.midas import MidasNet  # noqa: E402
@@ -48,6 +51,8 @@ def main() -> int:
                    help='Final is also run with this many patches per network call (0: skip)')
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--onnxruntime', action='store_true',
+                   help='also time each mode with the networks in ONNX Runtime, against eager')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -80,11 +85,13 @@ def main() -> int:
     base.estimate(to_float_rgb(rgb), base.receptive_field)
     t_base = time.perf_counter() - t
     print(f'base forward alone at {base.receptive_field} px: {t_base:.2f} s')
+    eager = {}
     for mode in a.modes.split(','):
         t = time.perf_counter()
         with torch.inference_mode():
             res = boost(rgb, base, merge, BoostConfig(mode=mode, max_res=a.max_res))
         total = time.perf_counter() - t
+        eager[mode] = (total, res.depth)
         stages = ', '.join(f'{k} {v:.2f} s' for k, v in res.timings_s.items())
         extra = (f', target {res.target_hw[1]}x{res.target_hw[0]}, {len(res.patches)} patches'
                  if res.target_hw else '')
@@ -100,6 +107,17 @@ def main() -> int:
             print(f'Final, {a.batch} patches per call: {t_b:7.2f} s = {total / t_b:.2f}x faster '
                   f'than one at a time (local boosting {res.timings_s["local_boosting"]:.2f} s -> '
                   f'{batched.timings_s["local_boosting"]:.2f} s), max |diff| {diff:.2e}')
+    if a.onnxruntime:
+        merge = use_onnxruntime(base, merge, torch.device(a.device), a.threads)
+        boost(rgb, base, merge, BoostConfig(mode='R0'))   # warm-up: the first ORT runs allocate
+        for mode, (t_eager, depth_eager) in eager.items():
+            t = time.perf_counter()
+            with torch.inference_mode():
+                res = boost(rgb, base, merge, BoostConfig(mode=mode, max_res=a.max_res))
+            total = time.perf_counter() - t
+            diff = float(np.abs(res.depth - depth_eager).max() / max(np.ptp(depth_eager), 1e-12))
+            print(f'{mode:5s} onnxruntime: {total:7.2f} s = {t_eager / total:.2f}x eager '
+                  f'(max |diff| {diff:.1e} of the range)')
     return 0
 
 

@@ -15,6 +15,7 @@ NODE_NAME = 'boosted_depth_node'
 BASES = ('midas', 'leres', 'scdepth')
 RELATIVE_BASES = ('midas', 'leres')
 MODES = ('R0', 'R20', 'Final')
+BOOST_BACKENDS = ('eager', 'onnxruntime')   # onnxruntime: midas base only (boosting/ort.py)
 MIN_RECEPTIVE_FIELD = 128     # the resolution search needs RF / 128 >= 1 (its smaller kernel)
 
 BOOSTED_MODEL_PARAMS: tuple[P.ParamSpec, ...] = (
@@ -42,6 +43,9 @@ BOOSTED_MODEL_PARAMS: tuple[P.ParamSpec, ...] = (
                 'more memory', 'patches', range=(1, 64), live=True),
     P.ParamSpec('depth_scale', 1.0, 'scdepth base: metres per SC-Depth unit on depth/image; '
                 'ignored by midas / leres', 'm/unit', range=(1e-6, 1e6), live=True),
+    P.ParamSpec('backend', 'eager', "'eager' (exact fp32 reference path) or 'onnxruntime' (midas base only: "
+                'the MiDaS and merge networks exported in memory at start, within 1e-3 of eager)',
+                choices=BOOST_BACKENDS),
     P.ParamSpec('device', 'auto', "torch device: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', "
                 "'cuda:N'"),
     P.ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),

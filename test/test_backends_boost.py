@@ -64,5 +64,30 @@ def test_boosted_estimator_with_onnxruntime_gives_the_eager_depth(files):
 
 
 def test_boosting_backend_choices_are_checked():
-    with pytest.raises(ValueError, match="backend must be eager or onnxruntime, got 'torch'"):
+    with pytest.raises(ValueError, match="backend must be one of eager, onnxruntime, got 'torch'"):
         BoostedEstimator(base='midas', backend='torch')
+
+
+@pytest.mark.slow
+def test_boost_command_with_onnxruntime_writes_the_eager_result(files, tmp_path, capsys):
+    """`depth-perception boost --backend onnxruntime` (R20) against the same command eager: the
+    16-bit min-max PNGs differ by at most 1e-3 of their range; a LeReS base is refused."""
+    import cv2
+
+    from depth_perception.cli.main import main
+    images = tmp_path / 'images'
+    images.mkdir()
+    cv2.imwrite(str(images / 'room.png'), cv2.cvtColor(textured_image(), cv2.COLOR_RGB2BGR))
+    common = ['boost', '--base', 'midas', '--checkpoint', str(files / 'model.pt'), '--merge-checkpoint',
+              str(files / 'latest_net_G.pth'), '--mode', 'R20', '--receptive-field', '128',
+              '--input', str(images), '--device', 'cpu']
+    assert main(common + ['--output', str(tmp_path / 'eager')]) == 0
+    assert main(common + ['--output', str(tmp_path / 'ort'), '--backend', 'onnxruntime']) == 0
+    ref = cv2.imread(str(tmp_path / 'eager' / 'room.png'), cv2.IMREAD_UNCHANGED).astype(np.float64)
+    out = cv2.imread(str(tmp_path / 'ort' / 'room.png'), cv2.IMREAD_UNCHANGED).astype(np.float64)
+    assert ref.dtype == out.dtype and np.ptp(ref) > 30000
+    assert np.max(np.abs(out - ref)) <= 1e-3 * 65535
+    capsys.readouterr()
+    assert main(['boost', '--base', 'leres', '--checkpoint', str(files / 'model.pt'), '--merge-checkpoint',
+                 str(files / 'latest_net_G.pth'), '--mode', 'R20', '--input', str(images), '--device', 'cpu',
+                 '--output', str(tmp_path / 'x'), '--backend', 'onnxruntime']) != 0

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..boosted_params import BOOST_BACKENDS
+
 NAME = 'boost'
 HELP = ('Boosted high-resolution depth (Miangoleh et al. 2021) for a folder of images: '
         'relative depth (unknown scale and shift) as 16-bit PNGs.')
@@ -51,6 +53,9 @@ def add_arguments(parser) -> None:
                         help='square size (px) the merge net runs at; default: the net\'s own '
                              '(2**down-samplings: 1024 for the reference unet_1024, input_size_px '
                              'for a reduced net from `train --config boost/merge`)')
+    parser.add_argument('--backend', default='eager', choices=BOOST_BACKENDS,
+                        help='onnxruntime: the MiDaS base and the merge net run in ONNX Runtime '
+                             '(exported in memory at start; within 1e-3 of eager); eager is the exact mode')
     parser.add_argument('--batch', type=int, default=1,
                         help='Final: patches per network call (same result within float '
                              'rounding, faster on a GPU; memory grows with it)')
@@ -89,6 +94,7 @@ def run(args) -> int:
 
     from ..boosting.output import write_depth_png
     from ..boosting.merge import merge_size_px
+    from ..boosting.ort import use_onnxruntime
     from ..boosting.pipeline import BoostConfig, boost, map_onto_base
     from ..boosting.weights import read_merge_net
     from ..estimators import CameraFrame
@@ -102,8 +108,10 @@ def run(args) -> int:
                       pix2pixsize=merge_size_px(net, args.merge_size))
     base, estimator = build_base(args.base, args.checkpoint, device, args.receptive_field,
                                  args.depth_scale)
-    log.info('boosting with %s base (receptive field %d px), mode %s; output is %s',
-             base.name, base.receptive_field, args.mode, base.kind)
+    if args.backend == 'onnxruntime':
+        net = use_onnxruntime(base, net, device)
+    log.info('boosting with %s base (receptive field %d px), mode %s, %s; output is %s',
+             base.name, base.receptive_field, args.mode, args.backend, base.kind)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / 'boost.json').write_text(json.dumps({
         'base': base.name, 'mode': args.mode, 'receptive_field_px': base.receptive_field,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..boosted_params import BASES, MODES, RELATIVE_BASES
+from ..boosted_params import BASES, BOOST_BACKENDS, MODES, RELATIVE_BASES
 from .base import CameraFrame, DepthEstimator, DepthResult
 
 
@@ -42,8 +42,8 @@ class BoostedConfig:
     backend: str = 'eager'          # eager | onnxruntime (MiDaS base and merge net; exported in memory)
 
     def __post_init__(self):
-        if self.backend not in ('eager', 'onnxruntime'):
-            raise ValueError(f"backend must be eager or onnxruntime, got {self.backend!r}")
+        if self.backend not in BOOST_BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BOOST_BACKENDS)}, got {self.backend!r}")
         if self.base not in BASES:
             raise ValueError(f'base must be one of {", ".join(BASES)}, got {self.base!r}')
         if self.mode not in MODES:
@@ -97,17 +97,10 @@ class BoostedEstimator(DepthEstimator):
         self.net = weights.read_merge_net(Path(cfg.merge_checkpoint).expanduser()).to(self.device)
         self.merge_size_px = merge_size_px(self.net, cfg.merge_size)
         if cfg.backend == 'onnxruntime':
-            self._use_onnxruntime()
+            from ..boosting.ort import use_onnxruntime
+            self.net = use_onnxruntime(self.base, self.net, self.device, cfg.num_threads)
         self.last = FrameReport()
         self.weights = (cfg.checkpoint or 'packaged SC-Depth model', cfg.merge_checkpoint)
-
-    def _use_onnxruntime(self) -> None:
-        from ..backends.onnx import OrtModule
-        if self.config.base != 'midas':
-            raise ValueError(f'backend onnxruntime: boosting runs it for the midas base only, not {self.config.base}')
-        opts = dict(num_threads=self.config.num_threads)
-        self.base.net = OrtModule(self.base.net, 'midas', self.device, **opts)
-        self.net = OrtModule(self.net, 'merge', self.device, **opts)
 
     @property
     def relative(self) -> bool:

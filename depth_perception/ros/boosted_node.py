@@ -54,7 +54,7 @@ class BoostedDepthNode(DepthNode):
         # Checkpoint readers name the file in their one-line errors.
         return BoostedEstimator(BoostedConfig(**{k: c[k] for k in (
             'base', 'checkpoint', 'merge_checkpoint', 'receptive_field', 'merge_size', 'mode', 'max_res',
-            'max_patches', 'budget_s', 'batch_size', 'depth_scale', 'device', 'num_threads')}))
+            'max_patches', 'budget_s', 'batch_size', 'depth_scale', 'device', 'num_threads', 'backend')}))
 
     def apply_params(self, changes: dict[str, Any]) -> None:
         for name in LIVE_FIELDS:
