@@ -93,6 +93,40 @@ def test_estimator_refines_only_with_intrinsics(pair):
     assert _errors(runs[(True, True)], T_true)[1] < 0.3 < _errors(runs[(False, True)], T_true)[1]
 
 
+def test_refined_translation_gain_from_the_checkpoint_scales_refined_motion_only(pair, tmp_path):
+    """A model finalised with refined_translation_gain 1.25 gives exactly 1.25x the refined
+    translation of the same weights with gain 1 (same rotation, same depth); the network's own
+    motion (no refinement) is untouched; a broken gain in the file is refused in one line."""
+    import torch
+
+    from depth_perception.checkpoints import CheckpointError
+    from depth_perception.estimators import CameraFrame, create_estimator
+    from depth_perception.estimators.scdepth import default_checkpoint
+    from depth_perception_training.finalise_model import finalise
+    K, curr, prev, _ = pair
+    runs = {}
+    for gain in (1.0, 1.25):
+        model = finalise(default_checkpoint(), tmp_path / f'g{gain}.pt', half=False, refined_gain=gain)
+        for refine in (True, False):
+            est = create_estimator('scdepth', checkpoint=str(model), device='cpu', pose_refinement=refine)
+            est.estimate(CameraFrame(rgb=prev.rgb, K=K, stamp_ns=0))
+            res = est.estimate(CameraFrame(rgb=curr.rgb, K=K, stamp_ns=1))
+            runs[(gain, refine)] = res.T_prev_curr, res.depth_m, est.describe()
+    (T1, d1, text1), (T2, d2, text2) = runs[(1.0, True)], runs[(1.25, True)]
+    assert 'refined translation gain 1.2500' in text2 and 'refined translation gain' not in text1
+    assert np.linalg.norm(T1[:3, 3]) > 0.01
+    np.testing.assert_allclose(T2[:3, 3], 1.25 * T1[:3, 3], rtol=1e-12)
+    np.testing.assert_array_equal(T2[:3, :3], T1[:3, :3])
+    np.testing.assert_array_equal(d2, d1)
+    np.testing.assert_array_equal(runs[(1.25, False)][0], runs[(1.0, False)][0])
+
+    bad = torch.load(tmp_path / 'g1.25.pt', weights_only=True)
+    bad['provenance']['refined_translation_gain'] = -2.0
+    torch.save(bad, tmp_path / 'bad.pt')
+    with pytest.raises(CheckpointError, match='refined_translation_gain must be a positive number'):
+        create_estimator('scdepth', checkpoint=str(tmp_path / 'bad.pt'), device='cpu')
+
+
 def test_midpoint_motion_halves_the_difference():
     from depth_perception.pose_refinement import midpoint_motion
     axis = np.array([0.3, -1.0, 0.5])

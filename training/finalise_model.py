@@ -15,7 +15,11 @@ network trained to regress translation also shrinks it towards zero where it is 
 multiplies the pose translation by their ratio, so that one `depth_scale` makes both metric.
 Use validation sequences, never the test set. The gain is exact: the translation outputs are
 a linear 1x1 convolution averaged over the image, so scaling its rows scales them, and the
-rotation outputs are untouched. Gain and data are recorded in the checkpoint's provenance.
+rotation outputs are untouched. The network's gain is fitted on its own motion
+(`--no-pose-refinement`); then, with that gain applied, the same is done for the estimator's
+photometrically refined motion, whose translation is in the depth's units but weighted by the
+textured pixels rather than the median (`refined_translation_gain`, applied by the estimator to
+refined translations only). Gains and data are recorded in the checkpoint's provenance.
 """
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def average_states(states: list[dict]) -> dict:
 
 
 def finalise(checkpoint: str | Path | list, output: str | Path, gain: float = 1.0, half: bool = True,
-             note: str = '') -> Path:
+             note: str = '', refined_gain: float = 1.0) -> Path:
     paths = list(checkpoint) if isinstance(checkpoint, (list, tuple)) else [checkpoint]
     all_w = [read_scdepth_checkpoint(p) for p in paths]
     w = all_w[-1]
@@ -79,6 +83,9 @@ def finalise(checkpoint: str | Path | list, output: str | Path, gain: float = 1.
     provenance = dict(w.metadata.get('provenance') or {})
     provenance['finalised_from'] = str(checkpoint)
     provenance['pose_translation_gain'] = float(gain)
+    if not refined_gain > 0:
+        raise ValueError(f'refined translation gain must be positive, got {refined_gain}')
+    provenance['refined_translation_gain'] = float(refined_gain)
     if note:
         provenance['finalise_note'] = note
     resolution = w.metadata.get('training_resolution_hw') or w.hparams.get('training_resolution_hw')
@@ -96,23 +103,35 @@ def main(argv=None) -> int:
     g.add_argument('--gain', type=float, default=None, help='pose translation gain to apply')
     g.add_argument('--calibrate-on', type=Path, default=None, metavar='SCENES',
                    help='folder of validation scenes (evaluate_synthetic layout) to fit the gain on')
+    p.add_argument('--refined-gain', type=float, default=1.0,
+                   help='gain for refined translations to record (with --gain; --calibrate-on fits it)')
     p.add_argument('--half', action='store_true', help='store fp16 weights')
     a = p.parse_args(argv)
-    gain, note = 1.0, ''
+    gain, refined_gain, note = 1.0, a.refined_gain, ''
     if a.gain is not None:
         gain, note = a.gain, f'gain {a.gain} given on the command line'
     elif a.calibrate_on is not None:
-        from .evaluate_synthetic import evaluate
-        source = a.checkpoint[0]
-        if len(a.checkpoint) > 1:      # calibrate the average, not one of its parts
-            source = finalise(a.checkpoint, a.output.with_suffix('.uncalibrated.pt'), 1.0, False)
-        summary = evaluate(source, a.calibrate_on)['summary']
-        gain = scale_gain(summary)
-        note = (f"gain fitted on {a.calibrate_on}: pose scale {summary['pose_lsq_scale_m_per_unit']:.4f} / "
-                f"depth scale {summary['median_scale_ratio_m_per_unit']:.4f} m/unit")
-    out = finalise(a.checkpoint, a.output, gain, a.half, note)
-    print(f'{out}: pose translation gain {gain:.4f}' + (f' ({note})' if note else ''))
+        gain, refined_gain, note = calibrate(a.checkpoint, a.calibrate_on, a.output.with_suffix('.uncalibrated.pt'))
+    out = finalise(a.checkpoint, a.output, gain, a.half, note, refined_gain)
+    print(f'{out}: pose translation gain {gain:.4f}, refined translation gain {refined_gain:.4f}'
+          + (f' ({note})' if note else ''))
     return 0
+
+
+def calibrate(checkpoints: list, scenes: Path, scratch: Path) -> tuple[float, float, str]:
+    """(network gain, refined gain, note) fitted on the validation `scenes`; `scratch` holds the
+    intermediate model (the average and the network gain applied, fp32)."""
+    from .evaluate_synthetic import evaluate
+    source = finalise(checkpoints, scratch, 1.0, False)     # calibrate the average, not one of its parts
+    net = evaluate(str(source), scenes, pose_refinement=False)['summary']
+    gain = scale_gain(net)
+    source = finalise(checkpoints, scratch, gain, False)
+    refined = evaluate(str(source), scenes)['summary']
+    refined_gain = scale_gain(refined)
+    note = (f"gains fitted on {scenes}: network pose scale {net['pose_lsq_scale_m_per_unit']:.4f} / depth scale "
+            f"{net['median_scale_ratio_m_per_unit']:.4f} m/unit; refined pose scale "
+            f"{refined['pose_lsq_scale_m_per_unit']:.4f} / depth scale {refined['median_scale_ratio_m_per_unit']:.4f}")
+    return gain, refined_gain, note
 
 
 if __name__ == '__main__':
