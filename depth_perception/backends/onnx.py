@@ -221,7 +221,7 @@ class OrtNetwork:
         # an fp32 file renamed to the int8 name (or back) would run at the wrong speed/accuracy
         stored = meta.get(PRECISION_KEY, 'fp32')
         if stored != ('int8' if int8 else 'fp32'):
-            raise BackendError(f'{path}: holds a {stored} network, but precision {precision} was asked for')
+            raise BackendError(f'{path}: holds the network in {stored}, but precision {precision} was asked for')
         self.calibration = meta.get(CALIBRATION_KEY, '')
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.providers = self.session.get_providers()
