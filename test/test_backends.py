@@ -194,7 +194,8 @@ def test_missing_and_corrupt_onnx_files_give_one_line(tmp_path):
 
 @pytest.mark.parametrize('options,match', [
     ({'backend': 'tensorrt'}, "backend 'tensorrt' is not one of eager, torch, onnxruntime, auto"),
-    ({'precision': 'int8'}, "precision 'int8' is not one of fp32, fp16, bf16"),
+    ({'precision': 'int4'}, "precision 'int4' is not one of fp32, fp16, bf16, int8"),
+    ({'precision': 'int8'}, 'precision int8 runs with backend onnxruntime only'),
     ({'backend': 'onnxruntime', 'precision': 'bf16'}, 'onnxruntime on CPU runs fp32 only'),
 ])
 def test_bad_backend_configuration_is_refused(options, match):

@@ -1,7 +1,8 @@
 """Issue 13: the node chooses its inference backend by parameters (`backend`, `precision`,
 `onnx_dir`), validated like every other parameter; its entry point sets OMP_WAIT_POLICY=PASSIVE
 before torch loads (unless the user set it). Over DDS: backend torch publishes the eager
-depth within the torch fp32 tolerance (max relative error 1e-4, see test_backends)."""
+depth within the torch fp32 tolerance (max relative error 1e-4, see test_backends), and
+precision int8 from exported files within int8's tolerance."""
 from __future__ import annotations
 
 import os
@@ -28,7 +29,7 @@ def test_parameter_choices_are_the_backends_choices():
 
 @pytest.mark.parametrize('values,pattern', [
     ({'backend': 'fast'}, r"parameter backend: 'fast' is not one of eager, torch, onnxruntime, auto"),
-    ({'precision': 'int8'}, r"parameter precision: 'int8' is not one of fp32, fp16, bf16"),
+    ({'precision': 'int4'}, r"parameter precision: 'int4' is not one of fp32, fp16, bf16, int8"),
     ({'backend': 1}, r'parameter backend: expected str, got int'),
     ({'onnx_dir': 'a\0b'}, r'parameter onnx_dir: not a usable file path'),
     ({'output_thread': 'yes'}, r"parameter output_thread: 'yes' is not one of auto, always, never"),
@@ -122,4 +123,47 @@ def test_backend_torch_publishes_the_eager_depth_over_dds(tmp_path):
     assert depth.shape == ref.shape
     rel = np.abs(depth - ref) / np.abs(ref)
     assert rel.max() <= 1e-4, rel.max()
+    assert rc == 0
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_int8_node_publishes_depth_within_the_int8_tolerance_over_dds(tmp_path):
+    """The node runs the quantized files `export --precision int8` wrote (onnx_dir) and publishes
+    depth within int8's stated worst-frame tolerance of the eager fp32 depth: 5 % median
+    relative error after median scaling (test_backends_int8), on a synthetic room the
+    calibration never saw, at the model's own 96x128."""
+    from depth_perception.cli.main import main
+    from depth_perception.estimators import CameraFrame, create_estimator
+    from depth_perception.synthetic import SequenceConfig, make_sequence
+    from test_node_harness import K
+
+    hw = (96, 128)
+    rgb = make_sequence(SequenceConfig(scene='indoor', seed=5, frames=1, height=48, width=64)).render(0).rgb
+    eager = create_estimator('scdepth', device='cpu', resolution_hw=hw, estimate_motion=False, num_threads=1)
+    ref = eager.estimate(CameraFrame(rgb, K, 0)).depth_m
+    onnx_dir = tmp_path / 'int8'
+    assert main(['export', '--format', 'onnx', '--precision', 'int8', '--resolution', '96x128',
+                 '--output', str(onnx_dir)]) == 0
+
+    node = NodeProcess(tmp_path, {**FAST, 'network_height': hw[0], 'network_width': hw[1],
+                                  'backend': 'onnxruntime', 'precision': 'int8', 'onnx_dir': str(onnx_dir)})
+    peer = Peer()
+    try:
+        peer.connect(node)
+        sec = 3000
+        while not peer.with_stamp('depth/image', sec):
+            sec += 1
+            peer.publish(sec, pixels=rgb)
+            wait_for(lambda: peer.with_stamp('depth/image', sec), 5)
+            assert sec < 3030, node.output()
+        depth = depth_of(peer.with_stamp('depth/image', sec)[0])
+    finally:
+        peer.close()
+        rc = node.stop(60)
+    assert 'onnxruntime int8' in node.output(), node.output()
+    assert depth.shape == ref.shape and np.isfinite(depth).all()
+    a, b = depth / np.median(depth), ref / np.median(ref)
+    err = float(np.median(np.abs(a - b) / b))
+    assert 0 < err <= 0.05, err       # 0 would mean the fp32 network ran
     assert rc == 0

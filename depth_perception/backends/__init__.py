@@ -7,9 +7,11 @@
 - `onnxruntime`: ONNX exports of DispResNet and PoseResNet run by ONNX Runtime (CPU, or its
   CUDA/TensorRT providers when installed).
 - `auto`: `onnxruntime` when ONNX files are configured and ONNX Runtime can run the requested
-  precision there (CPU: fp32 only), else `torch`.
+  precision there (CPU: fp32, int8), else `torch`; int8 always means `onnxruntime`.
 
-Precision is `fp32`, `fp16` or `bf16` (bf16 pays on CPUs with AMX/AVX512-BF16; fp16 on GPUs).
+Precision is `fp32`, `fp16`, `bf16` or `int8` (bf16 pays on CPUs with AMX/AVX512-BF16; fp16
+on GPUs; int8 = SC-Depth statically quantized for ONNX Runtime's CPU provider, see
+backends/quantize.py: 2.9x eager fp32 at 256x320 on an AVX-512 VNNI CPU, 1 thread, median depth error vs fp32 <= 3 %).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from .base import Backend, BackendError
 log = logging.getLogger(__name__)
 
 BACKENDS = ('eager', 'torch', 'onnxruntime', 'auto')
-PRECISIONS = ('fp32', 'fp16', 'bf16')
+PRECISIONS = ('fp32', 'fp16', 'bf16', 'int8')
 
 
 def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
@@ -37,7 +39,9 @@ def resolve_backend(name: str, onnx_dir: str = '', precision: str = 'fp32',
     check_choice('backend', name, BACKENDS)
     if name != 'auto':
         return name
-    # ORT's CPU kernels are fp32; reduced precision on CPU is torch's (bf16 on AMX)
+    if precision == 'int8':     # only ONNX Runtime runs the quantized networks
+        return 'onnxruntime'
+    # ORT's CPU kernels are fp32 (and int8); reduced float precision on CPU is torch's (bf16 on AMX)
     if onnx_dir and (precision == 'fp32' or device_type == 'cuda'):
         try:
             import onnxruntime  # noqa: F401
@@ -55,15 +59,24 @@ def warn_if_slow_bf16(precision: str, device: torch.device) -> None:
                     'torch falls back to slow reference kernels, expect it far slower than fp32')
 
 
+def refuse_int8_outside_ort(name: str, precision: str) -> None:
+    if precision == 'int8' and name != 'onnxruntime':
+        raise BackendError(f'precision int8 runs with backend onnxruntime only (got backend {name}): '
+                           'the networks are quantized for ONNX Runtime')
+
+
 def make_backend(name: str, precision: str, depth_net: torch.nn.Module,
                  pose_net: torch.nn.Module | None, device: torch.device, *,
-                 onnx_dir: str = '', num_threads: int = 0) -> Backend:
+                 onnx_dir: str = '', num_threads: int = 0,
+                 calibration_hw: tuple[int, int] | None = None) -> Backend:
     """Build the backend that runs `depth_net` (and `pose_net`, may be None) on `device`.
 
     The nets must be in eval mode, fp32, on `device`; backends never modify them.
+    calibration_hw: the network input size int8 calibrates at when quantizing in memory.
     """
     check_choice('precision', precision, PRECISIONS)
     name = resolve_backend(name, onnx_dir, precision, device.type)
+    refuse_int8_outside_ort(name, precision)
     warn_if_slow_bf16(precision, device)
     if name == 'eager':
         from .eager import EagerBackend
@@ -73,7 +86,7 @@ def make_backend(name: str, precision: str, depth_net: torch.nn.Module,
         return TorchBackend(depth_net, pose_net, device, precision)
     from .onnx import OrtBackend
     return OrtBackend(depth_net, pose_net, device, precision, onnx_dir=onnx_dir,
-                      num_threads=num_threads)
+                      num_threads=num_threads, calibration_hw=calibration_hw)
 
 
 def backend_config(backend: str = 'eager', precision: str = 'fp32', onnx_dir: str = '') -> dict:
@@ -87,4 +100,4 @@ def backend_config(backend: str = 'eager', precision: str = 'fp32', onnx_dir: st
 
 
 __all__ = ['BACKENDS', 'PRECISIONS', 'Backend', 'BackendError', 'backend_config',
-           'make_backend', 'resolve_backend', 'warn_if_slow_bf16']
+           'make_backend', 'refuse_int8_outside_ort', 'resolve_backend', 'warn_if_slow_bf16']

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import PRECISIONS, check_choice, resolve_backend, warn_if_slow_bf16
-from .base import DTYPES
+from .base import DTYPES, BackendError
 
 
 class DepthNetBackend:
@@ -77,6 +77,9 @@ def make_depthnet_backend(name: str, precision: str, net: nn.Module, device: tor
                           onnx_dir: str = '', num_threads: int = 0) -> DepthNetBackend:
     """`net`: the loaded DepthNet, eval mode, fp32, on `device`; never modified."""
     check_choice('precision', precision, PRECISIONS)
+    if precision == 'int8':
+        raise BackendError('precision int8 is available for SC-Depth only (no DepthNet calibration); '
+                           'use fp32 with backend onnxruntime or torch')
     name = resolve_backend(name, onnx_dir, precision, device.type)
     warn_if_slow_bf16(precision, device)
     if name == 'eager':

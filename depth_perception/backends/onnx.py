@@ -12,6 +12,7 @@ import copy
 import hashlib
 import logging
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from .base import Backend, BackendError
+from .quantize import CALIBRATION_KEY, INT8_FILES, PRECISION_KEY
 from .torch_fast import FullResolutionDisparity
 
 log = logging.getLogger(__name__)
@@ -132,10 +134,13 @@ def export_onnx(depth_net: torch.nn.Module, pose_net: torch.nn.Module | None,
 def _providers(device: torch.device, precision: str, cache_dir: str):
     import onnxruntime as ort
     if device.type != 'cuda':
-        if precision != 'fp32':
-            raise BackendError(f'onnxruntime on CPU runs fp32 only (got precision {precision}); '
+        if precision not in ('fp32', 'int8'):
+            raise BackendError(f'onnxruntime on CPU runs fp32 only, and int8 for SC-Depth (got precision {precision}); '
                                'use backend torch for bf16/fp16 on CPU')
         return ['CPUExecutionProvider']
+    if precision == 'int8':
+        raise BackendError(f'precision int8 runs on the CPU only (ONNX Runtime CPU provider), not on '
+                           f'{device}; use fp16 on a GPU')
     # CUDA / TensorRT providers: guarded, not exercised on the CPU-only development machine.
     available = ort.get_available_providers()
     if 'CUDAExecutionProvider' not in available:
@@ -180,16 +185,23 @@ class OrtNetwork:
     first output as an fp32 torch tensor."""
 
     def __init__(self, net: torch.nn.Module, kind: str, device: torch.device, precision: str = 'fp32',
-                 *, onnx_dir: str = '', num_threads: int = 0):
+                 *, onnx_dir: str = '', num_threads: int = 0, calibration_hw: tuple[int, int] | None = None):
         ort = _import_ort()
+        if precision == 'int8' and kind not in INT8_FILES:
+            raise BackendError(f'precision int8 is available for the SC-Depth depth and pose networks only '
+                               f'(not {kind}); use fp32')
         providers = _providers(device, precision, onnx_dir)
         expected = weights_fingerprint(net)
+        int8 = precision == 'int8'
         if onnx_dir:
-            path = Path(onnx_dir) / FILES[kind]
+            path = Path(onnx_dir) / (INT8_FILES[kind] if int8 else FILES[kind])
             if not path.is_file():
-                raise BackendError(f'{path}: ONNX file not found; write it with '
-                                   f'`depth-perception export --format onnx{_method(kind)} --output {onnx_dir}`')
+                raise BackendError(f'{path}: ONNX file not found; write it with `depth-perception export '
+                                   f'--format onnx{_method(kind)}{" --precision int8" if int8 else ""} '
+                                   f'--output {onnx_dir}`')
             source = str(path)
+        elif int8:
+            path, source = kind, _quantized_in_memory(net, kind, calibration_hw)
         else:
             log.info('exporting the %s network to ONNX in memory (seconds; '
                      '`depth-perception export --format onnx` writes files once)', kind)
@@ -200,11 +212,17 @@ class OrtNetwork:
             self.session = ort.InferenceSession(model, session_options(num_threads), providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
             raise BackendError(f'{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})') from None
-        found = self.session.get_modelmeta().custom_metadata_map.get(FINGERPRINT_KEY, '')
+        meta = self.session.get_modelmeta().custom_metadata_map
+        found = meta.get(FINGERPRINT_KEY, '')
         if found != expected:
             raise BackendError(
                 f'{path}: exported from other weights (fingerprint {found[:12] or "missing"}, '
                 f'loaded checkpoint {expected[:12]}); re-run `depth-perception export --format onnx{_method(kind)}`')
+        # an fp32 file renamed to the int8 name (or back) would run at the wrong speed/accuracy
+        stored = meta.get(PRECISION_KEY, 'fp32')
+        if stored != ('int8' if int8 else 'fp32'):
+            raise BackendError(f'{path}: holds the network in {stored}, but precision {precision} was asked for')
+        self.calibration = meta.get(CALIBRATION_KEY, '')
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.providers = self.session.get_providers()
 
@@ -237,10 +255,10 @@ class OrtBackend(Backend):
     name = 'onnxruntime'
 
     def __init__(self, depth_net, pose_net, device: torch.device, precision: str = 'fp32', *,
-                 onnx_dir: str = '', num_threads: int = 0):
+                 onnx_dir: str = '', num_threads: int = 0, calibration_hw: tuple[int, int] | None = None):
         self.precision = precision
-        self.source = onnx_dir or 'exported in memory'
-        opts = dict(onnx_dir=onnx_dir, num_threads=num_threads)
+        self.source = onnx_dir or ('quantized in memory' if precision == 'int8' else 'exported in memory')
+        opts = dict(onnx_dir=onnx_dir, num_threads=num_threads, calibration_hw=calibration_hw)
         self.depth = OrtNetwork(depth_net, 'disp', device, precision, **opts)
         self.pose_run = OrtNetwork(pose_net, 'pose', device, precision, **opts) if pose_net is not None else None
         self.providers = self.depth.providers
@@ -255,7 +273,20 @@ class OrtBackend(Backend):
         return self.pose_run(target, reference)
 
     def describe(self) -> str:
-        return f'onnxruntime {self.precision} ({self.source}; {", ".join(self.providers)})'
+        calibrated = f'; calibrated on {self.depth.calibration}' if self.depth.calibration else ''
+        return f'onnxruntime {self.precision} ({self.source}; {", ".join(self.providers)}{calibrated})'
+
+
+def _quantized_in_memory(net: torch.nn.Module, kind: str, hw: tuple[int, int] | None) -> bytes:
+    from .quantize import DEFAULT_CALIBRATION_HW, quantize_network, synthetic_calibration
+    hw = tuple(hw or DEFAULT_CALIBRATION_HW)
+    log.info('int8: exporting the %s network and quantizing it in memory, calibrated on synthetic frames '
+             'at %dx%d (tens of seconds; `depth-perception export --format onnx --precision int8` '
+             'writes files once)', kind, *hw)
+    t0 = time.perf_counter()
+    model = quantize_network(_onnx_model(net, kind), kind, synthetic_calibration(), hw)
+    log.info('int8: %s network quantized in %.0f s', kind, time.perf_counter() - t0)
+    return model.SerializeToString()
 
 
 def _has_tensorrt(providers) -> bool:

@@ -43,7 +43,8 @@ def add_model_arguments(parser, methods: tuple[str, ...] = ('scdepth',)) -> None
     parser.add_argument('--depth-scale', type=float, default=1.0, help='metres per model unit')
     parser.add_argument('--backend', default='eager', choices=['eager', 'torch', 'onnxruntime', 'auto'],
                         help='inference backend (eager = exact fp32 reference path; see depth_perception.backends)')
-    parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='network precision')
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16', 'int8'],
+                        help='network precision (int8: SC-Depth with backend onnxruntime on CPU)')
     parser.add_argument('--onnx-dir', default='', help="backend onnxruntime: folder written by `export --format onnx`")
 
 

@@ -71,7 +71,7 @@ class SCDepthConfig:
     estimate_motion: bool = True
     num_threads: int = 0            # torch CPU threads (0 = torch default)
     backend: str = 'eager'          # eager | torch | onnxruntime | auto (see depth_perception.backends)
-    precision: str = 'fp32'         # fp32 | fp16 | bf16
+    precision: str = 'fp32'         # fp32 | fp16 | bf16 | int8 (onnxruntime on CPU)
     onnx_dir: str = ''              # ONNX files for backend onnxruntime ('' = export in memory)
     pose_refinement: bool = True    # refine the pose net's motion photometrically against the depth
 
@@ -137,7 +137,8 @@ class SCDepthEstimator(DepthEstimator):
         if h % 32 or w_ % 32 or h < 64 or w_ < 64:
             raise ValueError(f'network resolution {h}x{w_} must be multiples of 32, at least 64x64')
         self.backend = make_backend(cfg.backend, precision, self.depth_net, self.pose_net, self.device,
-                                    onnx_dir=cfg.onnx_dir, num_threads=cfg.num_threads)
+                                    onnx_dir=cfg.onnx_dir, num_threads=cfg.num_threads,
+                                    calibration_hw=self.resolution_hw)
         self._prev = None   # the previous frame, prepared for the backend
         self._prev_pyramid = None   # ... and as a grey pyramid for pose refinement
         self._prev_depth = None     # ... and its depth (model units), for the backward alignment
