@@ -92,6 +92,26 @@ def test_bad_backend_is_one_start_up_line(tmp_path, params, pattern):
     assert len(lines) == 1 and re.search(pattern, lines[0]), out
 
 
+def one_depth_over_dds(tmp_path, params, rgb):
+    """(depth the node published for `rgb`, its exit code, its output); best-effort input, so
+    the frame is resent until one comes through."""
+    node = NodeProcess(tmp_path, params)
+    peer = Peer()
+    try:
+        peer.connect(node)
+        sec = 2000
+        while not peer.with_stamp('depth/image', sec):
+            sec += 1
+            peer.publish(sec, pixels=rgb)
+            wait_for(lambda: peer.with_stamp('depth/image', sec), 5)
+            assert sec < 2030, node.output()
+        depth = depth_of(peer.with_stamp('depth/image', sec)[0])
+    finally:
+        peer.close()
+        rc = node.stop(60)
+    return depth, rc, node.output()
+
+
 @pytest.mark.ros
 @pytest.mark.slow
 def test_backend_torch_publishes_the_eager_depth_over_dds(tmp_path):
@@ -103,23 +123,10 @@ def test_backend_torch_publishes_the_eager_depth_over_dds(tmp_path):
                              estimate_motion=False, num_threads=1)
     ref = eager.estimate(CameraFrame(rgb, K, 0)).depth_m
 
-    node = NodeProcess(tmp_path, {**FAST, 'backend': 'torch', 'precision': 'fp32'})
-    peer = Peer()
-    try:
-        peer.connect(node)
-        sec = 2000
-        while not peer.with_stamp('depth/image', sec):   # best effort input: resend until through
-            sec += 1
-            peer.publish(sec, pixels=rgb)
-            wait_for(lambda: peer.with_stamp('depth/image', sec), 5)
-            assert sec < 2030, node.output()
-        depth = depth_of(peer.with_stamp('depth/image', sec)[0])
-    finally:
-        peer.close()
-        rc = node.stop(60)
-    assert 'backend torch fp32 (BatchNorm folded' in node.output(), node.output()   # not eager
+    depth, rc, out = one_depth_over_dds(tmp_path, {**FAST, 'backend': 'torch', 'precision': 'fp32'}, rgb)
+    assert 'backend torch fp32 (BatchNorm folded' in out, out   # not eager
     # output_thread auto on a CPU model: messages stay on the inference thread
-    assert 'messages built on the inference thread' in node.output(), node.output()
+    assert 'messages built on the inference thread' in out, out
     assert depth.shape == ref.shape
     rel = np.abs(depth - ref) / np.abs(ref)
     assert rel.max() <= 1e-4, rel.max()
@@ -146,22 +153,10 @@ def test_int8_node_publishes_depth_within_the_int8_tolerance_over_dds(tmp_path):
     assert main(['export', '--format', 'onnx', '--precision', 'int8', '--resolution', '96x128',
                  '--output', str(onnx_dir)]) == 0
 
-    node = NodeProcess(tmp_path, {**FAST, 'network_height': hw[0], 'network_width': hw[1],
-                                  'backend': 'onnxruntime', 'precision': 'int8', 'onnx_dir': str(onnx_dir)})
-    peer = Peer()
-    try:
-        peer.connect(node)
-        sec = 3000
-        while not peer.with_stamp('depth/image', sec):
-            sec += 1
-            peer.publish(sec, pixels=rgb)
-            wait_for(lambda: peer.with_stamp('depth/image', sec), 5)
-            assert sec < 3030, node.output()
-        depth = depth_of(peer.with_stamp('depth/image', sec)[0])
-    finally:
-        peer.close()
-        rc = node.stop(60)
-    assert 'onnxruntime int8' in node.output(), node.output()
+    depth, rc, out = one_depth_over_dds(tmp_path, {
+        **FAST, 'network_height': hw[0], 'network_width': hw[1], 'backend': 'onnxruntime',
+        'precision': 'int8', 'onnx_dir': str(onnx_dir)}, rgb)
+    assert 'onnxruntime int8' in out, out
     assert depth.shape == ref.shape and np.isfinite(depth).all()
     a, b = depth / np.median(depth), ref / np.median(ref)
     err = float(np.median(np.abs(a - b) / b))
