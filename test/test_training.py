@@ -177,9 +177,7 @@ def test_nan_input_trips_the_guard_in_a_training_step():
 
 
 def test_saved_model_loads_in_the_estimator_and_exports_to_sc_depth_pl(tmp_path):
-    from argparse import Namespace
-
-    from depth_perception.cli import export
+    from depth_perception.cli.main import main
     cfg = load_config(None, [], dataset_name='synthetic', img_height=64, img_width=64)
     module = SCDepthModule(cfg.to_dict()).eval()
     path = save_own_checkpoint(tmp_path / 'm.pt', module.depth_net, module.pose_net, model_version='v1',
@@ -192,7 +190,7 @@ def test_saved_model_loads_in_the_estimator_and_exports_to_sc_depth_pl(tmp_path)
         expected = module.predict_depth(x)[0, 0].numpy()
     assert np.allclose(np.squeeze(got), expected, rtol=1e-4)
     out = tmp_path / 'exported.ckpt'
-    assert export.run(Namespace(format='ckpt', checkpoint=path, pose_checkpoint=None, output=out)) == 0
+    assert main(['export', '--format', 'ckpt', '--checkpoint', str(path), '--output', str(out)]) == 0
     w = read_scdepth_checkpoint(out)
     assert w.source_format == 'sc_depth_pl' and w.pose_state is not None
     assert torch.equal(w.depth_state['decoder.dispconvs.0.conv.weight'],

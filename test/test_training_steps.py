@@ -173,7 +173,9 @@ def test_training_steps_run_and_decrease_the_loss(version, terms):
     opt = module.configure_optimizers()
     batch = tiny_batch()
     totals = []
-    for _ in range(4):
+    # Adam's first steps move every weight by ~lr whatever its gradient, and BatchNorm sees 2
+    # images, so the loss may rise for a few steps (v2 did for 4 on an AVX-512 CPU) before it falls.
+    for _ in range(10):
         losses = module.compute_losses(batch)
         assert terms <= set(losses), set(losses)
         for name, v in losses.items():
@@ -185,7 +187,7 @@ def test_training_steps_run_and_decrease_the_loss(version, terms):
         totals.append(losses['total'].item())
         # the total is the configured weighting of its terms (all weights distinct here)
         assert totals[-1] == pytest.approx(sum(WEIGHTS[TERM_WEIGHT[k]] * losses[k].item() for k in terms), rel=1e-5)
-    assert totals[-1] < totals[0], totals
+    assert np.mean(totals[-3:]) < totals[0], totals
     # every network that takes part in the loss received a gradient
     nets = [module.depth_net, module.pose_net] + ([module.rectify_net] if version == 'v2' else [])
     for net in nets:
