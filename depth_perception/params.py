@@ -144,8 +144,9 @@ SCDEPTH_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
     *BACKEND_PARAMS,
     ParamSpec('output_thread', 'auto', "build and publish a frame's messages on their own thread while the "
-              "next frame is inferred: 'auto' = when the model runs on a GPU (on a CPU the thread competes "
-              "with inference for the cores), 'always', 'never' (not on/off: YAML reads those as booleans)", choices=('auto', 'always', 'never')),
+              "next frame is inferred: 'auto' = when the model runs on a GPU or num_threads leaves a CPU core "
+              "free (with every core inferring the thread competes for them), 'always', 'never' (not on/off: "
+              "YAML reads those as booleans)", choices=('auto', 'always', 'never')),
 )
 
 SCDEPTH_MOTION_PARAMS: tuple[ParamSpec, ...] = (

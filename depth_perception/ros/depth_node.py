@@ -10,9 +10,10 @@ parameter handling (`apply_params`). Its console script is `exit_with(MyNode)` (
 Threads: the rclpy executor only checks and pairs incoming messages (frame id, encoding,
 size/step, intrinsics of that size; no pixel is copied) and puts the newest message into a
 single slot; the inference thread takes it, converts it (so a frame the slot drops is never
-converted) and runs the model; its messages are built and published by an output thread meanwhile where that pays (model on a
-GPU; parameter output_thread), else on the inference thread (ros/output_stage.py). Stale
-frames are overwritten (counted as dropped), never queued. On shutdown both threads abandon
+converted) and runs the model; its messages are built and published by an output thread
+meanwhile where that pays (model on a GPU, or a core left free by num_threads; parameter
+output_thread), else on the inference thread (ros/output_stage.py). Stale frames are
+overwritten (counted as dropped), never queued. On shutdown both threads abandon
 their frame and are joined before rclpy goes down (see ros/run.py for why).
 
 Topics (relative, remap as usual):
@@ -153,12 +154,17 @@ class DepthNode(Node):
 
     # ---------------------------------------------------------------- set-up
     def _output_thread_pays(self) -> bool:
-        # 'auto': only when the model runs off the CPU; on CPU the output thread competes with
-        # inference for the cores (measured: bench/README.md). Methods without the parameter: auto.
+        # 'auto': when the model runs off the CPU, or when its CPU threads leave a core free
+        # (num_threads set below the cores this process may use). With every core inferring, the
+        # output thread competes for them and costs frames (measured: bench/README.md).
+        # Methods without the parameter: auto.
         choice = self.params.values.get('output_thread', 'auto')
         if choice != 'auto':
             return choice == 'always'
-        return str(getattr(self.estimator, 'device', 'cpu')).split(':')[0] not in ('cpu', '')
+        if str(getattr(self.estimator, 'device', 'cpu')).split(':')[0] not in ('cpu', ''):
+            return True
+        threads = int(self.params.values.get('num_threads', 0) or 0)
+        return 0 < threads < len(os.sched_getaffinity(0))
 
     def _warn_transport(self) -> None:
         try:
