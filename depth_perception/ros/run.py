@@ -48,7 +48,7 @@ class StopRequest:
 
 def run(node_class, args=None) -> int:
     name = getattr(node_class, 'default_name', node_class.__name__)
-    node = None
+    node = executor = None
     initialised = started = False
     stop = StopRequest()
     stop.install()
@@ -74,13 +74,17 @@ def run(node_class, args=None) -> int:
             return 1
     finally:
         stop.spinning = True       # a second Ctrl-C while closing must not interrupt the close
-        close(node, name)
+        close(node, name, executor)
     return 0
 
 
-def close(node, name: str) -> None:
+def close(node, name: str, executor=None) -> None:
     """Join the node's threads, destroy it, shut rclpy down; never leave a thread running."""
     try:
+        if executor is not None:
+            # its guard conditions go while the context lives: left to garbage collection after
+            # rclpy.shutdown, Executor.__del__ printed an InvalidHandle traceback on exit
+            executor.shutdown(timeout_sec=0)
         if node is not None:
             node.destroy_node()
             if not getattr(node, 'threads_stopped', True):
