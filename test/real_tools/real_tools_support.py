@@ -236,12 +236,17 @@ class TopicProbe:
             self.node.create_subscription(Image, topic, lambda msg, t=topic: self._on(t, msg), qos)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
     def _spin(self):
+        # spin_once in a loop that close() ends, rather than spin(): shutting the executor and
+        # context down under a spinning thread once left that thread looping with the GIL, and
+        # the main thread (and pytest's timeout) never ran again
         try:
-            self.executor.spin()
+            while not self._stop.is_set():
+                self.executor.spin_once(timeout_sec=0.1)
         except Exception:  # noqa: BLE001 - context shut down under it
             pass
 
@@ -265,6 +270,8 @@ class TopicProbe:
         raise AssertionError(f'{len(self.seen[topic])} of {count} messages on {topic} within {timeout} s\n{log}')
 
     def close(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
         self.executor.shutdown(timeout_sec=5)
         self.node.destroy_node()
         self._rclpy.try_shutdown(context=self.context)
