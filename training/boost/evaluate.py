@@ -24,6 +24,8 @@ import time
 import cv2
 import numpy as np
 
+from depth_perception.malloc_tuning import keep_freed_memory
+
 from .pairs import disparity_from_depth, make_base, synthetic_frames
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def evaluate(merge_path: str, frames: int = 30, seed: int = 100_000, width_px: i
     """Mean edge/rest errors per method over held-out frames (seeds from `seed` on)."""
     from tqdm import tqdm
 
-    from depth_perception.boosting.merge import GPU_THRESHOLD
+    from depth_perception.boosting.merge import GPU_THRESHOLD, merge_size_px
     from depth_perception.boosting.pipeline import BoostConfig, boost
     from depth_perception.boosting.weights import read_merge_net
     base = make_base(estimator, checkpoint, 'cpu')
@@ -139,6 +141,7 @@ def main(argv=None) -> int:
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--no-progress', action='store_true')
     args = p.parse_args(argv)
+    keep_freed_memory(all_from_one_heap=True)   # as `depth-perception boost`
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
