@@ -90,6 +90,8 @@ def build_base(name: str, checkpoint: str, device, receptive_field: int = 0, dep
 
 
 def run(args) -> int:
+    from ..malloc_tuning import keep_freed_memory
+    keep_freed_memory(all_from_one_heap=True)   # every patch allocates 40-70 MB blocks anew
     import torch
 
     from ..boosting.output import write_depth_png
