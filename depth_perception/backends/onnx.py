@@ -110,19 +110,23 @@ def _export(net: torch.nn.Module, kind: str):
 
 def export_networks(nets: dict[str, torch.nn.Module | None], out_dir: str | Path) -> list[Path]:
     """Write FILES[kind] into out_dir for every kind -> network given (None: skipped)."""
-    import onnx
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, net in nets.items():
         if net is None:
             continue
-        path = out_dir / FILES[kind]
-        tmp = path.with_suffix('.onnx.tmp')
-        onnx.save_model(_onnx_model(net, kind), str(tmp))
-        os.replace(tmp, path)
-        written.append(path)
+        written.append(save_model(_onnx_model(net, kind), out_dir / FILES[kind]))
     return written
+
+
+def save_model(model, path: Path) -> Path:
+    """Write the ModelProto beside `path` and rename it over: a reader never sees half a file."""
+    import onnx
+    tmp = path.with_suffix('.onnx.tmp')
+    onnx.save_model(model, str(tmp))
+    os.replace(tmp, path)
+    return path
 
 
 def export_onnx(depth_net: torch.nn.Module, pose_net: torch.nn.Module | None,
@@ -284,7 +288,7 @@ def _quantized_in_memory(net: torch.nn.Module, kind: str, hw: tuple[int, int] | 
              'at %dx%d (tens of seconds; `depth-perception export --format onnx --precision int8` '
              'writes files once)', kind, *hw)
     t0 = time.perf_counter()
-    model = quantize_network(_onnx_model(net, kind), kind, synthetic_calibration(), hw)
+    model = quantize_network(net, kind, synthetic_calibration(), hw)
     log.info('int8: %s network quantized in %.0f s', kind, time.perf_counter() - t0)
     return model.SerializeToString()
 

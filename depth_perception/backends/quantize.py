@@ -48,10 +48,6 @@ class Calibration:
     sequences: tuple[tuple[np.ndarray, ...], ...]
     description: str
 
-    @property
-    def count(self) -> int:
-        return sum(len(s) for s in self.sequences)
-
 
 @functools.lru_cache(maxsize=1)     # depth and pose are calibrated on the same frames
 def synthetic_calibration() -> Calibration:
@@ -84,19 +80,9 @@ def folder_calibration(folder: str | Path) -> Calibration:
     return Calibration((images,), f'{len(images)} images from {Path(folder).resolve()}')
 
 
-def network_inputs(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """RGB uint8 -> the normalised [1,3,h,w] fp32 array the networks take (as the estimator)."""
-    import cv2
-    from ..estimators.scdepth import NORM_MEAN, NORM_STD
-    h, w = hw
-    if rgb.shape[:2] != (h, w):
-        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-    x = (rgb.astype(np.float32) / np.float32(255.0) - np.float32(NORM_MEAN)) / np.float32(NORM_STD)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-
-
 def _feeds(kind: str, calibration: Calibration, hw: tuple[int, int]) -> list[dict]:
-    sequences = [[network_inputs(rgb, hw) for rgb in seq] for seq in calibration.sequences]
+    from ..estimators.scdepth import network_input
+    sequences = [[network_input(rgb, hw).numpy() for rgb in seq] for seq in calibration.sequences]
     if kind == 'disp':
         return [{'image': x} for seq in sequences for x in seq]
     # target = current frame, reference = previous one, as the estimator calls the pose net
@@ -108,11 +94,12 @@ def _kept_in_fp32(model, kind: str) -> list[str]:
     return [convs[-1]] + ([convs[0]] if kind == 'pose' else [])
 
 
-def quantize_network(model, kind: str, calibration: Calibration, hw: tuple[int, int]):
-    """int8 ModelProto of the fp32 ModelProto `model` of network `kind` ('disp' or 'pose'),
-    calibrated on `calibration` resized to hw; the fp32 model's metadata (weights
+def quantize_network(net, kind: str, calibration: Calibration, hw: tuple[int, int]):
+    """int8 ModelProto of the torch network `net` of kind 'disp' or 'pose', exported to ONNX and
+    calibrated on `calibration` resized to hw; the fp32 export's metadata (weights
     fingerprint) is kept and the precision and calibration are recorded beside it."""
     import onnx
+    from .onnx import _onnx_model
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
 
@@ -123,27 +110,27 @@ def quantize_network(model, kind: str, calibration: Calibration, hw: tuple[int, 
         def get_next(self):
             return next(self.feeds, None)
 
+    model = _onnx_model(net, kind)
+    excluded = _kept_in_fp32(model, kind)
+    meta = {p.key: p.value for p in model.metadata_props}   # before the quantizer edits `model`
     quiet = logging.getLogger('root'), logging.getLogger()
     levels = [q.level for q in quiet]
-    source = onnx.ModelProto()
-    source.CopyFrom(model)      # the quantizer edits its input in place
     with tempfile.TemporaryDirectory(prefix='dp_int8_') as tmp:
         out = Path(tmp) / f'{kind}_int8.onnx'
         try:
             for q in quiet:     # the quantizer logs advice (pre-processing) at WARNING per call
                 q.setLevel(logging.ERROR)
             with contextlib.redirect_stdout(io.StringIO()):     # ... and prints its percentiles
-                quantize_static(source, str(out), Reader(_feeds(kind, calibration, hw)),
+                quantize_static(model, str(out), Reader(_feeds(kind, calibration, hw)),
                                 quant_format=QuantFormat.QDQ, op_types_to_quantize=['Conv'],
                                 per_channel=True, reduce_range=False, activation_type=QuantType.QUInt8,
-                                weight_type=QuantType.QInt8, nodes_to_exclude=_kept_in_fp32(model, kind),
+                                weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
                                 calibrate_method=CalibrationMethod.Percentile,
                                 extra_options={'CalibPercentile': PERCENTILE, 'ActivationSymmetric': False})
         finally:
             for q, level in zip(quiet, levels):
                 q.setLevel(level)
         quantized = onnx.load(str(out))
-    meta = {p.key: p.value for p in model.metadata_props}
     meta.update({PRECISION_KEY: 'int8', CALIBRATION_KEY: f'{calibration.description} at {hw[0]}x{hw[1]}'})
     del quantized.metadata_props[:]
     for key, value in meta.items():

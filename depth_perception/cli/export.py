@@ -92,12 +92,9 @@ def _scdepth_networks(args, resolution_hw=None):
 
 
 def _run_int8(args) -> int:
-    import os
     import time
 
-    import onnx
-
-    from ..backends.onnx import _onnx_model, weights_fingerprint
+    from ..backends.onnx import save_model, weights_fingerprint
     from ..backends.quantize import INT8_FILES, folder_calibration, quantize_network, synthetic_calibration
     if args.method != 'scdepth':
         raise ValueError('--precision int8 is available for --method scdepth only')
@@ -110,11 +107,7 @@ def _run_int8(args) -> int:
         if nets[kind] is None:
             continue
         t0 = time.perf_counter()
-        model = quantize_network(_onnx_model(nets[kind], kind), kind, calibration, hw)
-        path = args.output / INT8_FILES[kind]
-        tmp = path.with_suffix('.onnx.tmp')
-        onnx.save_model(model, str(tmp))
-        os.replace(tmp, path)
+        path = save_model(quantize_network(nets[kind], kind, calibration, hw), args.output / INT8_FILES[kind])
         print(f'wrote {path} ({time.perf_counter() - t0:.0f} s)')
     print(f'int8 from {source} (weights sha256 {weights_fingerprint(nets["disp"])[:12]}), calibrated on '
           f'{calibration.description} at {hw[0]}x{hw[1]}')

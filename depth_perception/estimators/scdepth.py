@@ -26,6 +26,19 @@ log = logging.getLogger(__name__)
 
 NORM_MEAN = 0.45
 NORM_STD = 0.225
+
+
+def network_input(rgb: np.ndarray, hw: tuple[int, int], device='cpu') -> torch.Tensor:
+    """RGB uint8 [H,W,3] -> the normalised fp32 [1,3,h,w] tensor SC-Depth's networks take at
+    resolution hw (bilinear resize when the image is another size)."""
+    h, w = hw
+    if rgb.shape[:2] != (h, w):
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).to(device)
+    x = x.permute(2, 0, 1).unsqueeze(0).to(torch.float32).div_(255.0)
+    return (x - NORM_MEAN) / NORM_STD
+
+
 DEFAULT_CHECKPOINT_NAME = 'scdepth_default.pt'
 
 
@@ -161,12 +174,7 @@ class SCDepthEstimator(DepthEstimator):
     # ------------------------------------------------------------------ building blocks
     def preprocess(self, rgb: np.ndarray) -> torch.Tensor:
         """RGB uint8 [H,W,3] -> normalised fp32 [1,3,h,w] tensor at the network resolution."""
-        h, w = self.resolution_hw
-        if rgb.shape[:2] != (h, w):
-            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
-        x = x.permute(2, 0, 1).unsqueeze(0).to(torch.float32).div_(255.0)
-        return (x - NORM_MEAN) / NORM_STD
+        return network_input(rgb, self.resolution_hw, self.device)
 
     def model_depth(self, x) -> torch.Tensor:
         """Depth in model units [B,1,h,w] (1 / disparity) of a backend-prepared input."""
