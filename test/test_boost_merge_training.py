@@ -173,17 +173,21 @@ def test_pairs_with_nan_are_refused(tmp_path):
         MergePairs(list_pairs(tmp_path), 4)[0]
 
 
-def test_edge_evaluation_runs_end_to_end_and_the_base_beats_a_constant(tmp_path, capsys):
+def test_edge_evaluation_runs_end_to_end_and_the_base_beats_a_constant(tmp_path, capsys, monkeypatch):
     # The command as the README gives it, on 2 held-out engine frames with a tiny random merge
     # net (its row is printed, not judged). The shipped SC-Depth at R20 must beat a constant.
     from depth_perception.models.pix2pix_unet import UnetGenerator
-    from depth_perception_training.boost.evaluate import main as evaluate_main
+    from depth_perception_training.boost import evaluate
+    scored = []
+    monkeypatch.setattr(evaluate, 'edge_errors', lambda *a: scored.append(1) or edge_errors(*a))
     torch.manual_seed(0)
     path = tmp_path / 'tiny_G.pth'
     torch.save(UnetGenerator(num_downs=5, ngf=4).state_dict(), path)
-    assert evaluate_main(['--merge', str(path), '--frames', '2', '--threads', '1', '--no-progress']) == 0
-    rows = {line[:45].strip(): [float(v) for v in line[45:].split()]
-            for line in capsys.readouterr().out.splitlines()[2:]}
+    assert evaluate.main(['--merge', str(path), '--frames', '2', '--threads', '1', '--no-progress']) == 0
+    assert len(scored) == 2 * 4      # 2 frames x 4 predictions: --no-progress once ignored --frames
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith('2 held-out frames'), out[0]
+    rows = {line[:45].strip(): [float(v) for v in line[45:].split()] for line in out[2:]}
     assert set(rows) == {'constant', 'base at receptive field (128 px)',
                          'base at R20 (high resolution alone)', 'boosted R20 (merge net at 32 px)'}
     assert rows['base at R20 (high resolution alone)'][0] < 0.8 * rows['constant'][0], rows
