@@ -12,8 +12,9 @@ every time; boosting's 1024x1024 merge-net and 768x768 patch activations are 40-
 `all_from_one_heap` serves them from the heap too, and every thread from the main arena: a
 worker thread's arena is built of 64 MB mmap'd heaps, so above that size its blocks are
 mmap'd whatever the settings. Measured on boosting's Final (reduced networks, 320x240 image,
-28 patches, 2 threads): 33.2 -> 20.4 s on the main thread, 34.3 -> 21.8 s in a worker thread,
-kernel time 67 -> 6 s; peak RSS 3.8 -> 4.4 GB.
+28 patches, 2 threads): 33.2 -> 20.4 s on the main thread, 34.3 -> 21.8 s in a worker thread;
+the bench run around it (Final at 1 and 4 patches per call) 67 -> 6 s of kernel time, peak RSS
+3.8 -> 4.4 GB.
 """
 from __future__ import annotations
 
