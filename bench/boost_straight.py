@@ -2,10 +2,10 @@
 
 One image, one patch at a time, every double estimate running both single estimates (even when
 the clamped sizes are equal), the 3000x3000 blend mask built with cv2.GaussianBlur once per image
-and resized for every patch, np.polyfit for the degree-1 fit. The stage functions
-that cost nothing (resolution search, patch selection, target size) are the package's, so the
-comparison times exactly what the package does differently: batching, estimate reuse, the
-separable mask. Same inputs, same networks, same output within float32 rounding.
+and resized for every patch, np.polyfit for the degree-1 fit. The stage functions that cost
+nothing (resolution search, patch selection, target size) and the merge net's call for one pair
+(`merge`) are the package's, so the comparison times exactly what the package does differently:
+batching, estimate reuse, the separable mask. Same inputs, same networks, same output within float32 rounding.
 """
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import warnings
 
 import cv2
 import numpy as np
-import torch
 
 from depth_perception.boosting.local import boost_factor, target_size
-from depth_perception.boosting.merge import GPU_THRESHOLD, PIX2PIX_SIZE
+from depth_perception.boosting.merge import GPU_THRESHOLD, PIX2PIX_SIZE, merge
 from depth_perception.boosting.patches import select_patches
 from depth_perception.boosting.pipeline import SCALE_THRESHOLD, WHOLE_SIZE_THRESHOLD
 from depth_perception.boosting.resolution import processing_resolution
@@ -37,18 +36,11 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
-def _merge(net, outer: np.ndarray, inner: np.ndarray, device) -> np.ndarray:
-    x = np.stack((_unit(outer) * 2 - 1, _unit(inner) * 2 - 1)).astype(np.float32)
-    with torch.inference_mode():
-        out = net(torch.from_numpy(x)[None].to(device)).float()
-    return ((out[0, 0] + 1) / 2).cpu().numpy()
-
-
 def _double_estimate(rgb, base, net, size1: int, size2: int) -> np.ndarray:
     s = (PIX2PIX_SIZE, PIX2PIX_SIZE)
     low = base.estimate(rgb, min(size1, GPU_THRESHOLD))
     high = base.estimate(rgb, min(size2, GPU_THRESHOLD))
-    return _unit(_merge(net, cv2.resize(low, s, interpolation=cv2.INTER_CUBIC),
+    return _unit(merge(net, cv2.resize(low, s, interpolation=cv2.INTER_CUBIC),
                         cv2.resize(high, s, interpolation=cv2.INTER_CUBIC), base.device))
 
 
@@ -78,7 +70,7 @@ def straight_final(rgb_u8: np.ndarray, base, net) -> np.ndarray:
             ph, pw = crop_base.shape
             estimate = _double_estimate(work_rgb[y:y + ph, x:x + pw], base, net, rf, 2 * rf)
             base_1024 = cv2.resize(crop_base, (PIX2PIX_SIZE, PIX2PIX_SIZE), interpolation=cv2.INTER_CUBIC)
-            mapped = _merge(net, base_1024, estimate, base.device)
+            mapped = merge(net, base_1024, estimate, base.device)   # one pair per call
             p = np.polyfit(mapped.ravel(), base_1024.ravel(), 1)   # on float32, as the reference
             merged = cv2.resize(np.polyval(p, mapped), (pw, ph), interpolation=cv2.INTER_CUBIC)
             m = cv2.resize(mask_3000, (pw, ph), interpolation=cv2.INTER_LINEAR).astype(np.float64)
