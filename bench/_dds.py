@@ -1,7 +1,7 @@
 """What the node benchmarks share: the node in its own process, a peer spinning in a thread,
 waiting until the two have matched, stamp-keyed latency of depth/image, and stopping the node.
 
-Imported by bench/scdepth_node.py, depthnet_node.py, node_load.py and node_fuzz.py (run as scripts: bench/ is
+Imported by bench/scdepth_node.py, depthnet_node.py, boosted_node.py, node_load.py and node_fuzz.py (run as scripts: bench/ is
 on sys.path). rclpy is imported inside the functions: the scripts set the DDS environment first.
 """
 from __future__ import annotations
@@ -60,11 +60,12 @@ def close_peer(executor, peer) -> None:
     rclpy.shutdown()
 
 
-def wait_until_matched(peer, image_pub, proc: subprocess.Popen, timeout_s: float, settle_s: float) -> None:
-    """Until the node subscribes image_raw and publishes depth/image; then settle_s more
+def wait_until_matched(peer, image_pub, proc: subprocess.Popen, timeout_s: float, settle_s: float,
+                       depth_topic: str = 'depth/image') -> None:
+    """Until the node subscribes image_raw and publishes depth_topic; then settle_s more
     (LARGE_DATA TCP connections come up after matching)."""
     deadline = time.monotonic() + timeout_s
-    while not (image_pub.get_subscription_count() and peer.count_publishers('/depth/image')):
+    while not (image_pub.get_subscription_count() and peer.count_publishers('/' + depth_topic)):
         if time.monotonic() > deadline or proc.poll() is not None:
             err = proc.stderr.read() if proc.poll() is not None else ''
             raise RuntimeError(f'node did not come up: {err}')
@@ -84,13 +85,13 @@ class DepthLatency:
     """Camera -> depth latency by stamp: `sent(stamp)` at image publish, arrivals recorded by
     the depth/image subscription this creates (reliable), one host clock."""
 
-    def __init__(self, peer):
+    def __init__(self, peer, topic: str = 'depth/image'):
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
         self._lock = threading.Lock()
         self._sent: dict[int, float] = {}
         self._received: list[tuple[int, float]] = []
-        peer.create_subscription(Image, 'depth/image', self._on_depth,
+        peer.create_subscription(Image, topic, self._on_depth,
                                  QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
 
     def _on_depth(self, msg) -> None:
@@ -136,23 +137,36 @@ def diagnostics_values(peer, accept) -> dict[str, float]:
 
 def stream_camera(node_proc: subprocess.Popen, peer_name: str, accept_diagnostics, frames_rgb: list[bytes],
                   height: int, width: int, K: list[float], rate_hz: float, seconds: float,
-                  match_timeout_s: float) -> dict:
+                  match_timeout_s: float, also_subscribe: dict | None = None,
+                  depth_topic: str = 'depth/image') -> dict:
     """Publish `frames_rgb` in turn (rgb8, with camera_info) to the running node at `rate_hz` for
-    `seconds`, then stop the node. Output frames/s and latency skip the first output (warm-up)."""
+    `seconds`, then stop the node. Output frames/s and latency skip the first output (warm-up).
+    `also_subscribe` {topic: message type}: listeners on more outputs (a node with lazy outputs
+    builds only what is listened to); their message counts come back under 'also_received'.
+    `depth_topic`: the node's main output (boosted_depth_node with a relative base: depth/relative)."""
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image
     rclpy.init()
     peer = rclpy.create_node(peer_name)
-    latency = DepthLatency(peer)
+    latency = DepthLatency(peer, depth_topic)
     node_stats = diagnostics_values(peer, accept_diagnostics)
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     pub_img = peer.create_publisher(Image, 'image_raw', reliable)
     pub_info = peer.create_publisher(CameraInfo, 'camera_info', reliable)
+    also_received = {topic: 0 for topic in also_subscribe or {}}
+
+    def counter(topic):
+        def count(_msg):
+            also_received[topic] += 1
+        return count
+    for topic, kind in (also_subscribe or {}).items():
+        peer.create_subscription(kind, topic, counter(topic), reliable)
     executor = spin_in_background(peer)
     i = 0
     try:
-        wait_until_matched(peer, pub_img, node_proc, timeout_s=match_timeout_s, settle_s=2.0)
+        wait_until_matched(peer, pub_img, node_proc, timeout_s=match_timeout_s, settle_s=2.0,
+                           depth_topic=depth_topic)
         period = 1.0 / rate_hz
         t_start = time.monotonic()
         while time.monotonic() - t_start < seconds:
@@ -178,4 +192,29 @@ def stream_camera(node_proc: subprocess.Popen, peer_name: str, accept_diagnostic
             'inference_ms': node_stats.get('inference_ms_mean', np.nan),
             'output_ms': node_stats.get('output_ms_mean', np.nan),
             'dropped': node_stats.get('dropped', np.nan),
-            'latency_p50_ms': p50, 'latency_p95_ms': p95}
+            'latency_p50_ms': p50, 'latency_p95_ms': p95, 'also_received': also_received}
+
+
+def rounds_against_raw(what: str, rounds: int, raw, node) -> list[float]:
+    """`rounds` rounds of raw(), node(), raw() (frames/s; node() returns stream_camera's dict);
+    prints each round and the median of node / raw, raw being the mean of the two around the
+    node run. This VM's speed drifts by 10-30 % within a minute (steal time), so one raw figure
+    against one node run says more about the drift than about the node; rounds and a median do not.
+    """
+    ratios = []
+    for n in range(1, rounds + 1):
+        before = raw()
+        r = node()
+        after = raw()
+        ratios.append(r['fps'] / ((before + after) / 2))
+        extra = ''.join(f', {k} {topic}' for topic, k in r['also_received'].items())
+        # The node's own clock (load-independent): the estimator step vs building and publishing.
+        share = r['inference_ms'] / (r['inference_ms'] + r['output_ms'])
+        print(f'{what} round {n}: raw {before:.3f} / {after:.3f} frames/s before / after; node {r["fps"]:.3f} '
+              f'frames/s = {ratios[-1]:.2f} x raw; latency p50 {r["latency_p50_ms"]:.0f} ms, p95 '
+              f'{r["latency_p95_ms"]:.0f} ms ({r["received"]} depth images{extra} for {r["sent"]} camera frames); '
+              f'node worker per frame: estimator {r["inference_ms"]:.0f} ms + messages {r["output_ms"]:.1f} ms '
+              f'(model share {share:.3f})', flush=True)
+    print(f'{what} node / raw over {len(ratios)} rounds: median {np.median(ratios):.2f} '
+          f'(min {min(ratios):.2f}, max {max(ratios):.2f}; target >= 0.9)', flush=True)
+    return ratios

@@ -1,16 +1,21 @@
 """Benchmark: raw DepthNet forward vs depthnet_node end to end through DDS, at 256x256 and 512x512.
 
-    .venv/bin/python bench/depthnet_node.py [--sizes 256 512] [--seconds 30] [--rate-hz 30] [--threads 0]
+    .venv/bin/python bench/depthnet_node.py [--sizes 256 512] [--seconds 30] [--rate-hz 30]
+        [--threads 0] [--outputs depth all] [--rounds 3]
 
-Per size S (one run, same machine, same thread count):
+Per size S and outputs choice, --rounds rounds on the same machine, same thread count, of:
 1. raw: one DepthNet forward of one pair (SxS, batch 1, eager fp32) in a loop -> frames/s;
 2. node: the depthnet_node console script in its own process (constant_velocity motion, images
    SxS with the focal length the network expects, so nothing is resized), fed at --rate-hz by a
    publisher in this process (faster than the model: the node runs flat out and drops stale
    frames); output frames/s, camera->depth latency p50/p95 (image publish to depth/image
-   arrival, same clock). Target: node fps >= 0.9 x raw fps (raw timed before and after the
-   node run; the faster of the two is used).
-Weights are random (speed does not depend on them; no trained DepthNet is packaged yet).
+   arrival, same clock);
+3. raw again.
+Target: node fps >= 0.9 x raw fps (raw = the mean of the two around the node run), the median
+over the rounds. Outputs choice 'depth': only depth/image is subscribed (what a SLAM front end
+reads); 'all': depth/colored and points too (rviz). Lazy outputs: the node builds only what is
+subscribed.
+Weights are random (speed does not depend on them).
 """
 from __future__ import annotations
 
@@ -58,7 +63,15 @@ def bench_raw(checkpoint: str, size: int, frames: int) -> float:
     return frames / (time.perf_counter() - t0)
 
 
-def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threads: int) -> dict:
+def listened_outputs(which: str) -> dict:
+    """Outputs the bench peer subscribes to besides depth/image (the node builds no others)."""
+    if which == 'depth':
+        return {}
+    from sensor_msgs.msg import Image, PointCloud2
+    return {'depth/colored': Image, 'points': PointCloud2}
+
+
+def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threads: int, outputs: str) -> dict:
     node_proc = _dds.start_node('depthnet_node', 'depth_perception.ros.depthnet_node', {
         'checkpoint': checkpoint, 'device': 'cpu', 'num_threads': threads, 'motion_source': 'constant_velocity',
         'velocity_z_mps': 1.0, 'input_qos': 'reliable', 'diagnostics_period_s': 2.0})
@@ -67,7 +80,8 @@ def bench_node(checkpoint: str, size: int, seconds: float, rate_hz: float, threa
     rng = np.random.default_rng(1)
     images = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8).tobytes() for _ in range(2)]
     return _dds.stream_camera(node_proc, 'depthnet_bench_peer', lambda name: name == 'depthnet_node: inference',
-                              images, size, size, K, rate_hz, seconds, match_timeout_s=120)
+                              images, size, size, K, rate_hz, seconds, match_timeout_s=120,
+                              also_subscribe=listened_outputs(outputs))
 
 
 def main() -> int:
@@ -77,6 +91,10 @@ def main() -> int:
     parser.add_argument('--rate-hz', type=float, default=30.0, help='camera rate [Hz]')
     parser.add_argument('--raw-frames', type=int, default=10, help='forwards timed for the raw model')
     parser.add_argument('--threads', type=int, default=0, help='torch CPU threads, raw and node (0 = default)')
+    parser.add_argument('--rounds', type=int, default=3, help='raw / node / raw rounds per size and outputs choice')
+    parser.add_argument('--outputs', nargs='+', choices=['depth', 'all'], default=['depth', 'all'],
+                        help="node runs per size: 'depth' = only depth/image is subscribed (a SLAM front end), "
+                             "'all' = depth/colored and points too (rviz); the node builds only what is subscribed")
     args = parser.parse_args()
     import torch
     if args.threads:
@@ -85,23 +103,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             ckpt = make_checkpoint(Path(tmp), size)
-            raw_before = bench_raw(ckpt, size, args.raw_frames)
-            r = bench_node(ckpt, size, args.seconds, args.rate_hz, args.threads)
-            raw_after = bench_raw(ckpt, size, args.raw_frames)
-            # The machine may be shared: raw is timed before and after the node; the ratio uses
-            # the faster of the two (the conservative choice for the node).
-            raw = max(raw_before, raw_after)
-            print(f'{size}x{size} raw DepthNet forward (1 pair, eager fp32): {raw_before:.2f} frames/s before, '
-                  f'{raw_after:.2f} after the node run', flush=True)
-            print(f'{size}x{size} node end to end: {r["fps"]:.2f} frames/s = {r["fps"] / raw:.2f} x raw '
-                  f'(target >= 0.9); latency p50 {r["latency_p50_ms"]:.0f} ms, p95 {r["latency_p95_ms"]:.0f} ms '
-                  f'({r["received"]} depth images for {r["sent"]} camera frames at {args.rate_hz:g} Hz)',
-                  flush=True)
-            # Load-independent view from the node's own clock: the model step (estimator: pairing,
-            # forward, fusion, upsampling) vs building and publishing the messages.
-            share = r['inference_ms'] / (r['inference_ms'] + r['output_ms'])
-            print(f'{size}x{size} node worker per frame: estimator {r["inference_ms"]:.0f} ms + messages/publish '
-                  f'{r["output_ms"]:.1f} ms -> model share {share:.2f}', flush=True)
+            for outputs in args.outputs:
+                _dds.rounds_against_raw(
+                    f'{size}x{size} [{outputs} subscribed]', args.rounds,
+                    lambda: bench_raw(ckpt, size, args.raw_frames),
+                    lambda: bench_node(ckpt, size, args.seconds, args.rate_hz, args.threads, outputs))
     return 0
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scdepth_node.py [--seconds 40] [--rate-hz 30] [--device cpu]
         [--backend eager] [--precision fp32] [--output-thread auto|always|never]
-        [--compare /path/to/other/checkout] [--rounds 2] [--threads 0]
+        [--compare /path/to/other/checkout] [--rounds 2] [--threads 0] [--size 256x320]
 
 1. raw: `estimator.estimate()` (depth + pose, what the node runs per frame) in a loop.
 2. node: the `scdepth_node` console script in its own process, fed by a publisher in this
@@ -39,16 +39,22 @@ from depth_perception.malloc_tuning import keep_freed_memory  # noqa: E402
 
 keep_freed_memory()   # as the node processes do (depth_perception.ros), so raw and node compare alike
 
-H, W = 256, 320
-K = np.array([[250.0, 0, (W - 1) / 2], [0, 250.0, (H - 1) / 2], [0, 0, 1]])
 
 
-def bench_raw(device: str, frames: int, backend: str, precision: str, threads: int = 0) -> float:
+def intrinsics(hw: tuple[int, int]) -> np.ndarray:
+    h, w = hw
+    f = 250.0 * w / 320      # 250 px at 256x320, the same field of view at other widths
+    return np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]])
+
+
+def bench_raw(device: str, frames: int, backend: str, precision: str, threads: int = 0,
+              hw: tuple[int, int] = (256, 320)) -> float:
     from depth_perception.estimators import CameraFrame, create_estimator
-    est = create_estimator('scdepth', resolution_hw=(H, W), device=device, backend=backend, precision=precision,
+    est = create_estimator('scdepth', resolution_hw=hw, device=device, backend=backend, precision=precision,
                            num_threads=threads)
     rng = np.random.default_rng(0)
-    images = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(4)]
+    images = [rng.integers(0, 255, (*hw, 3), dtype=np.uint8) for _ in range(4)]
+    K = intrinsics(hw)
     for i in range(2):
         est.estimate(CameraFrame(images[i % 4], K, i))
     t0 = time.perf_counter()
@@ -68,7 +74,8 @@ def node_env(tree: str | None) -> dict:
 
 def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eager',
                precision: str = 'fp32', tree: str | None = None, output_thread: str = 'auto',
-               threads: int = 0) -> dict:
+               threads: int = 0, hw: tuple[int, int] = (256, 320)) -> dict:
+    H, W = hw
     params = {'network_height': H, 'network_width': W, 'device': device, 'diagnostics_period_s': 5.0}
     if (backend, precision) != ('eager', 'fp32'):    # older trees have no such parameters
         params.update(backend=backend, precision=precision)
@@ -80,7 +87,7 @@ def bench_node(device: str, seconds: float, rate_hz: float, backend: str = 'eage
                                 env=node_env(tree), cwd=tree)
     rgb = np.random.default_rng(1).integers(0, 255, (H, W, 3), dtype=np.uint8).tobytes()
     return _dds.stream_camera(node_proc, 'scdepth_bench_peer', lambda name: name.startswith('scdepth_node'),
-                              [rgb], H, W, K.ravel().tolist(), rate_hz, seconds, match_timeout_s=90)
+                              [rgb], H, W, intrinsics(hw).ravel().tolist(), rate_hz, seconds, match_timeout_s=90)
 
 
 def main() -> int:
@@ -95,16 +102,18 @@ def main() -> int:
     parser.add_argument('--compare', default='', help='another checkout whose node runs A/B against this one')
     parser.add_argument('--rounds', type=int, default=2, help='A/B rounds with --compare')
     parser.add_argument('--threads', type=int, default=0, help='torch CPU threads, raw and node (0 = default)')
+    parser.add_argument('--size', default='256x320', help='HxW of the camera images = the network input')
     args = parser.parse_args()
+    args.hw = tuple(int(v) for v in args.size.split('x'))
     import logging
     logging.basicConfig(level=logging.ERROR)
     if args.compare:
         return compare(args)
-    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads)
-    print(f'raw estimator ({H}x{W}, {args.device}, {args.backend} {args.precision}, depth+pose): '
+    raw_fps = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads, args.hw)
+    print(f'raw estimator ({args.size}, {args.device}, {args.backend} {args.precision}, depth+pose): '
           f'{raw_fps:.2f} frames/s', flush=True)
     r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision,
-                   output_thread=args.output_thread, threads=args.threads)
+                   output_thread=args.output_thread, threads=args.threads, hw=args.hw)
     print(f'node end to end: {r["fps"]:.2f} frames/s ({r["received"]} depth images for {r["sent"]} '
           f'camera frames at {args.rate_hz:g} Hz; the rest dropped as stale)')
     print(f'node worker per frame: inference {r["inference_ms"]:.0f} ms + messages/publish '
@@ -125,9 +134,9 @@ def compare(args) -> int:
     runs: dict[str, list[dict]] = {'new': [], 'old': []}
     for k in range(args.rounds):
         for label in (('new', 'old') if k % 2 == 0 else ('old', 'new')):
-            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads)
+            raw = bench_raw(args.device, args.raw_frames, args.backend, args.precision, args.threads, args.hw)
             r = bench_node(args.device, args.seconds, args.rate_hz, args.backend, args.precision, trees[label],
-                           args.output_thread if label == 'new' else 'auto', args.threads)
+                           args.output_thread if label == 'new' else 'auto', args.threads, args.hw)
             r['raw_fps'], r['ratio'] = raw, r['fps'] / raw
             # the same estimator's rate inside the node at the same moment (1 / its inference time)
             r['in_node_ratio'] = r['fps'] * r['inference_ms'] / 1e3

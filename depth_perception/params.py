@@ -40,6 +40,7 @@ class ParamSpec:
     range: tuple | None = None   # inclusive (low, high) for numbers
     step: int = 1           # integer ranges only
     live: bool = False      # may change at run time (`ros2 param set`); else read-only
+    int_as_text: bool = False   # text parameters only: an integer (YAML `3`, `-p k:=3`) is taken as '3'
 
     @property
     def full_description(self) -> str:
@@ -53,6 +54,8 @@ class ParamSpec:
         where = f'parameter {self.name}'
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)    # `depth_scale: 2` means 2.0, as users expect
+        if kind is str and self.int_as_text and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)      # `frame_shifts:=3` means '3'
         if type(value) is not kind:
             shown = repr(value) if len(repr(value)) < 80 else repr(value)[:77] + '...'
             raise ValueError(f'{where}: expected {kind.__name__}, got {type(value).__name__} {shown}')
@@ -99,6 +102,9 @@ ADAPTER_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('points_color', True, 'add packed rgb to the cloud (xyzrgb); false = xyz', live=True),
     ParamSpec('pseudo_rgbd', False, 'also publish camera/rgb/image_raw and camera/depth_registered/image_raw '
               'with identical headers, for ORB-SLAM2 RGB-D', live=True),
+    ParamSpec('lazy_outputs', True, 'build depth/colored, points and the pseudo-RGB-D pair only while they '
+              'have a subscriber (their CPU goes to inference when nobody listens); depth/image is always '
+              'published', live=True),
     # --- frames (REP 105)
     ParamSpec('base_frame', 'camera_link', 'REP 103 body frame of the camera (parent of the optical frame)', 'frame id'),
     ParamSpec('publish_static_tf', True, 'broadcast base_frame -> optical frame (pure rotation) on /tf_static; '

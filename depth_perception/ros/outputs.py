@@ -3,6 +3,9 @@
 Every message of a frame is built before any is published, so a failure publishes nothing
 for that frame. Optional outputs are switched by live parameters: a publisher is created the
 first time its output is enabled and kept (destroying it under a publishing worker would race).
+With `lazy_outputs` (the default) an enabled optional output is built only while its topic has
+a subscriber: at 512x512 the false-colour image and the cloud cost DepthNet's node ~10 ms a frame
+that nobody may be reading (bench/README.md).
 """
 from __future__ import annotations
 
@@ -59,9 +62,15 @@ class DepthOutputs:
             from tf2_msgs.msg import TFMessage  # absent from some pip-only installs
             self.tf_static = self.node.create_publisher(TFMessage, '/tf_static', latched_qos())
 
-    def _on(self, key: str):
-        switch = OPTIONAL[key][0]
-        return self.optional.get(key) if self.params[switch] else None
+    def _on(self, key: str) -> list:
+        """The output's publishers to fill this frame ([None] in place of one skipped as unheard)."""
+        if not self.params[OPTIONAL[key][0]] or key not in self.optional:
+            return []
+        pubs = self.optional[key]
+        if not self.params['lazy_outputs']:
+            return pubs
+        heard = [p if p.get_subscription_count() > 0 else None for p in pubs]
+        return heard if any(heard) else []
 
     def build(self, rgb: np.ndarray, K: np.ndarray, depth_m: np.ndarray, header: Header) -> list:
         """[(publisher, message)] for depth, camera_info and the enabled optional outputs."""
@@ -76,7 +85,11 @@ class DepthOutputs:
                                             organized=p['points_organized'], stride=p['points_stride'])
             out.append((pubs[0], C.cloud_to_msg(pack_cloud(points, colors), header)))
         if pubs := self._on('rgbd'):
-            out += [(pubs[0], C.rgb_to_image(rgb, header)), (pubs[1], depth_msg)]
+            rgb_pub, depth_pub = pubs
+            if rgb_pub is not None:
+                out.append((rgb_pub, C.rgb_to_image(rgb, header)))
+            if depth_pub is not None:
+                out.append((depth_pub, depth_msg))
         if p['publish_static_tf'] and self.tf_static is not None and self._static_child != header.frame_id:
             static = C.transform_stamped(T_BASE_OPTICAL, header.stamp, p['base_frame'], header.frame_id)
             out.append((self.tf_static, C.tf_message([static])))
