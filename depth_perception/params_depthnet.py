@@ -16,13 +16,13 @@ MAX_FRAME_SHIFT = 64
 
 DEPTHNET_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('checkpoint', '', "DepthNet checkpoint file (released .pth.tar or the project's own); "
-              "'' = the packaged default model (none is packaged yet: the node then refuses to start)", 'path'),
+              "'' = the packaged default model (64 px Still Box, trained by the project)", 'path'),
     ParamSpec('device', 'auto', "torch device: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:N'"),
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
     *BACKEND_PARAMS,
     ParamSpec('frame_shifts', '1', "frame shifts k of the pairs (t-k, t), comma separated, e.g. '1,3,9'; "
-              'several are fused per pixel (multi-range)'),
-    ParamSpec('fusion_softness', 1.0, 'multi-range fusion: log-space width of the per-shift weights '
+              'several are fused per pixel (multi-range)', int_as_text=True),
+    ParamSpec('fusion_softness', 0.6, 'multi-range fusion: log-space width of the per-shift weights '
               '(weighted log-average of the shifts\' depths); 0 = hard selection of the best-conditioned '
               'shift', 'ln(m)', range=(0.0, 10.0), live=True),
     ParamSpec('nominal_displacement_m', 0.3, 'displacement the network output assumes (Still Box models: 0.3)',

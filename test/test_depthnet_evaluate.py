@@ -38,6 +38,13 @@ def test_stillbox_l1_and_constant_baseline_known_answers(tmp_path, ckpt):
     assert report['mean_l1_m'] == pytest.approx(np.mean(model), rel=1e-5)
     assert report['constant_mean_l1_m'] == pytest.approx(np.mean(base), rel=1e-5)
 
+    every = evaluate_stillbox(ckpt, data, all_scenes=True)     # a folder never trained on
+    scenes = read_stillbox(data)
+    assert every['pairs'] == sum(len(s) - 3 for s in scenes) == 9
+    own = np.median(np.concatenate([np.clip(np.load(p), 0, 100).ravel() for s in scenes for p in s.depths]))
+    assert every['constant_depth_m'] == pytest.approx(own, rel=1e-6)
+    assert every['constant_from'] == 'the scored scenes'
+
 
 @pytest.mark.slow
 def test_sevenscenes_unscaled_metric_depth_and_median_scaled_baseline(ckpt, tmp_path, capsys):
@@ -108,7 +115,7 @@ def test_fusion_rows_are_each_shift_the_fusion_and_the_oracle_known_answers(tmp_
     assert report['constant']['depth_m'] == pytest.approx(const, rel=1e-6)
     assert report['constant']['mean_l1_m'] == pytest.approx(np.mean([np.abs(g - const).mean() for g in gts]),
                                                             rel=1e-5)
-    assert 'shift 9' in table and 'hard selection' in table and 'fusion (softness 1) beats' in table
+    assert 'shift 9' in table and 'hard selection' in table and 'fusion (softness 0.6) beats' in table
     # softness 0: the fused row is hard selection, i.e. shift 1 itself, which it does not beat
     assert main(['fusion', '--checkpoint', str(ckpt), '--data', str(data), '--shifts', '1,3,9',
                  '--softness', '0', '--output', str(out)]) == 0

@@ -2,8 +2,6 @@
 refusal without a checkpoint. Known answers are written by hand (rotations, midpoints)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +66,7 @@ def test_parameter_table_and_config_agree():
             assert spec.unit, f'{spec.name} has a number but no unit'
         assert values[spec.name] == spec.default
     text = (ROOT / 'config' / 'depthnet.yaml').read_text()
-    assert 'NO DEFAULT MODEL IS PACKAGED YET' in text
+    assert "checkpoint '' runs the packaged model" in text and 'NOT on real indoor images' in text
 
 
 @pytest.mark.parametrize('values, message', [
@@ -88,15 +86,21 @@ def test_frame_shifts_are_parsed_sorted():
     assert PD.parse_frame_shifts(' 9,1, 3') == (1, 3, 9)
 
 
-@pytest.mark.ros
-def test_no_checkpoint_and_none_packaged_refuses_to_start_in_one_line(tmp_path):
-    pytest.importorskip('rclpy')
-    from depth_perception.ros.depthnet_node import PACKAGED_CHECKPOINT
-    if PACKAGED_CHECKPOINT.is_file():
-        pytest.skip('a default DepthNet model is packaged now')
-    proc = subprocess.run([sys.executable, '-m', 'depth_perception.ros.depthnet_node'],
-                          capture_output=True, text=True, timeout=120,
-                          env={**__import__('os').environ, 'ROS_LOG_DIR': str(tmp_path)})
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    assert proc.returncode == 1
-    assert len(lines) == 1 and 'cannot start: parameter checkpoint: not given' in lines[0], lines
+def test_one_frame_shift_may_be_given_as_a_number():
+    # `-p frame_shifts:=3` and YAML `frame_shifts: 3` arrive as the integer 3
+    values = P.validate({'frame_shifts': 3}, PD.DEPTHNET_NODE_PARAMS, PD.DEPTHNET_RULES)
+    assert values['frame_shifts'] == '3'
+    with pytest.raises(ValueError, match='parameter frame_shifts: expected str, got bool'):
+        P.validate({'frame_shifts': True}, PD.DEPTHNET_NODE_PARAMS, PD.DEPTHNET_RULES)
+    with pytest.raises(ValueError, match='parameter checkpoint: expected str, got int'):
+        P.validate({'checkpoint': 3}, PD.DEPTHNET_NODE_PARAMS, PD.DEPTHNET_RULES)
+
+
+def test_no_checkpoint_means_the_packaged_model_and_its_absence_is_a_clear_error(monkeypatch):
+    from depth_perception.estimators import depthnet_runner as R
+    assert R.default_checkpoint() is not None and R.DepthNetRunner('', 'cpu').weights.source.endswith(
+        'depthnet_default.pt')
+    monkeypatch.setattr(R, 'DEFAULT_CHECKPOINT_NAME', 'not_installed.pt')   # an install without the file
+    assert R.default_checkpoint() is None
+    with pytest.raises(ValueError, match=r'needs a checkpoint .*not_installed.pt\) is missing'):
+        R.DepthNetRunner('', 'cpu')

@@ -7,6 +7,7 @@ output is [h/4, w/4] and is upsampled bilinearly with align_corners=False.
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +20,22 @@ from .scdepth import pick_device
 
 NORM_MEAN = 0.5
 NORM_STD = 0.2
+DEFAULT_CHECKPOINT_NAME = 'depthnet_default.pt'
+
+
+def default_checkpoint() -> Path | None:
+    """The DepthNet model shipped with the package (64 px Still Box, training/README.md), if present."""
+    path = Path(str(resources.files('depth_perception') / 'data' / DEFAULT_CHECKPOINT_NAME))
+    return path if path.is_file() else None
 
 
 class DepthNetRunner:
     def __init__(self, checkpoint: str | Path, device: str = 'auto', *, backend: str = 'eager',
                  precision: str = 'fp32', onnx_dir: str = '', num_threads: int = 0):
+        checkpoint = checkpoint or default_checkpoint()
         if not checkpoint:
-            raise ValueError('DepthNet needs a checkpoint (--checkpoint / checkpoint parameter); '
-                             'no default DepthNet model is packaged yet')
+            raise ValueError(f'DepthNet needs a checkpoint (--checkpoint / checkpoint parameter): '
+                             f'the packaged default ({DEFAULT_CHECKPOINT_NAME}) is missing from this install')
         self.weights: DepthNetWeights = read_depthnet_checkpoint(checkpoint)
         self.device = pick_device(device)
         self.net = build_depthnet(self.weights).to(self.device)

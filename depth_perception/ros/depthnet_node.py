@@ -32,6 +32,7 @@ from .. import params_depthnet as PD
 from ..backends import BackendError, backend_config
 from ..estimators import CameraFrame
 from ..estimators.depthnet import DepthNetEstimator, PairsSkipped
+from ..estimators.depthnet_runner import DEFAULT_CHECKPOINT_NAME, default_checkpoint
 from ..geometry import make_T, matrix_from_quaternion_xyzw
 from ..odometry import T_BASE_OPTICAL
 from ..pose_buffer import PoseBuffer, TransformTree
@@ -40,7 +41,6 @@ from .depth_node import DepthNode, PendingFrame
 from .outputs import latched_qos, reliable_qos
 from .run import exit_with
 
-PACKAGED_CHECKPOINT = Path(__file__).resolve().parents[1] / 'data' / 'depthnet_default.pt'
 LIVE_ESTIMATOR_FIELDS = ('max_rotation_deg', 'min_displacement_m', 'min_depth_m', 'max_depth_m', 'fusion_softness')
 WAIT_POLL_S = 0.002
 
@@ -91,10 +91,12 @@ class DepthNetNode(DepthNode):
         c = self.params
         checkpoint = c['checkpoint']
         if not checkpoint:
-            if not PACKAGED_CHECKPOINT.is_file():
-                raise ValueError('parameter checkpoint: not given, and no default DepthNet model is packaged '
-                                 'yet; pass checkpoint:=<DepthNet .pth.tar or .pt file>')
-            checkpoint = str(PACKAGED_CHECKPOINT)
+            packaged = default_checkpoint()
+            if packaged is None:
+                raise ValueError(f'parameter checkpoint: not given, and the packaged default model '
+                                 f'({DEFAULT_CHECKPOINT_NAME}) is missing from this install; pass '
+                                 'checkpoint:=<DepthNet .pth.tar or .pt file>')
+            checkpoint = str(packaged)
         P.check_startup_resources(c.values, ('checkpoint',))
         if c['onnx_dir'] and not Path(c['onnx_dir']).expanduser().is_dir():
             raise ValueError(f"parameter onnx_dir: {c['onnx_dir']} does not exist or is not a folder")

@@ -3,7 +3,8 @@
     python -m depth_perception_training.depthnet.evaluate stillbox --checkpoint F --data DIR
         held-out Still Box scenes (the training split's validation scenes): mean |d2 - target|
         in metres at 1/4 resolution, as the reference reports it, beside the best constant
-        depth (the median of the training scenes' depth, clipped to [0, 100] m);
+        depth (the median of the training scenes' depth, clipped to [0, 100] m); `--all-scenes`
+        scores every scene of a folder never trained on instead (constant: their own median);
     python -m depth_perception_training.depthnet.evaluate sevenscenes --checkpoint F --data DIR
         real 7-Scenes frames with ground-truth poses: the estimator de-rotates each pair with
         the ground-truth rotation and takes the displacement from the ground-truth
@@ -51,16 +52,20 @@ SEVENSCENES_INVALID_MM = 65535
 # ------------------------------------------------------------------------------ Still Box
 @torch.no_grad()
 def evaluate_stillbox(checkpoint: str | Path, data_dir: str | Path, split: float = 0.9, seed: int = 0,
-                      shift: int = 3, img_size: int | None = None, max_depth_m: float = 100.0) -> dict:
+                      shift: int = 3, img_size: int | None = None, max_depth_m: float = 100.0,
+                      all_scenes: bool = False) -> dict:
+    """all_scenes: score every scene of data_dir (a folder never trained on); the constant is
+    then the median of those scenes' own depth (in hindsight, so it favours the constant)."""
     net, weights = load_depthnet(checkpoint)
     size = int(img_size or weights.training_width_px or 0)
     if size < 64:
         raise ValueError(f'{checkpoint}: training width unknown; pass img_size')
-    train, val = split_scenes(read_stillbox(data_dir), split, seed)
+    scenes = read_stillbox(data_dir)
+    train, val = ([], scenes) if all_scenes else split_scenes(scenes, split, seed)
     if not val:
         raise ValueError(f'{data_dir}: no validation scenes (need >= 2 scenes)')
     constant = float(np.median(np.concatenate(
-        [np.clip(load_depth(p, max_depth_m), 0, max_depth_m).ravel() for s in train for p in s.depths])))
+        [np.clip(load_depth(p, max_depth_m), 0, max_depth_m).ravel() for s in (train or val) for p in s.depths])))
     ds = StillBoxValPairs(val, size, shift, max_depth_m)
     model_l1, const_l1 = [], []
     for i in range(len(ds)):
@@ -71,7 +76,8 @@ def evaluate_stillbox(checkpoint: str | Path, data_dir: str | Path, split: float
         const_l1.append(float((t - constant).abs().mean()))
     return {'checkpoint': str(checkpoint), 'data': str(data_dir), 'img_size': size,
             'validation_scenes': len(val), 'pairs': len(ds), 'mean_l1_m': float(np.mean(model_l1)),
-            'constant_depth_m': constant, 'constant_mean_l1_m': float(np.mean(const_l1))}
+            'constant_depth_m': constant, 'constant_from': 'the scored scenes' if all_scenes else 'training scenes',
+            'constant_mean_l1_m': float(np.mean(const_l1))}
 
 
 # ------------------------------------------------------------------------------ fusion
@@ -274,6 +280,8 @@ def main(argv=None) -> int:
     sb.add_argument('--split', type=float, default=0.9)
     sb.add_argument('--seed', type=int, default=0)
     sb.add_argument('--img-size', type=int, default=None)
+    sb.add_argument('--all-scenes', action='store_true',
+                    help='score every scene of --data (a folder never trained on) instead of the split')
     ss = sub.add_parser('sevenscenes')
     ss.add_argument('--checkpoint', required=True)
     ss.add_argument('--data', required=True)
@@ -292,7 +300,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
     try:
         if args.what == 'stillbox':
-            report = evaluate_stillbox(args.checkpoint, args.data, args.split, args.seed, img_size=args.img_size)
+            report = evaluate_stillbox(args.checkpoint, args.data, args.split, args.seed, img_size=args.img_size,
+                                       all_scenes=args.all_scenes)
         elif args.what == 'fusion':
             report = evaluate_fusion(args.checkpoint, args.data, tuple(int(s) for s in args.shifts.split(',')),
                                      softness=args.softness)
