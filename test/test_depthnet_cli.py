@@ -81,7 +81,6 @@ def test_resolution_resizes_the_network_input_but_depth_full_keeps_the_input_siz
     (['--frame-shift', '9'], None, 'too few for --frame-shift 9'),
     (['--displacement', '-1'], None, '--displacement must be > 0'),
     (['--checkpoint', 'CKPT_BAD'], None, 'field \'bn\' missing'),
-    (['--checkpoint', ''], None, 'DepthNet needs a checkpoint'),
     (['--depth-scale', '2'], None, '--depth-scale 2.0: not supported by --method depthnet'),
 ])
 def test_errors_are_one_clear_line(tmp_path, model, capsys, extra, text, message):
@@ -97,3 +96,16 @@ def test_errors_are_one_clear_line(tmp_path, model, capsys, extra, text, message
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message.replace('PAIRS', str(pairs)) in err[0]
+
+
+def test_without_a_checkpoint_the_packaged_model_runs(tmp_path, caplog):
+    root = shared_fixture('depthnet_pairs') / '64'
+    with caplog.at_level('INFO'):
+        assert main(['infer', '--method', 'depthnet', '--input', str(root), '--frame-shift', '1',
+                     '--output', str(tmp_path / 'o'), '--displacement', '0.3']) == 0
+    assert 'depthnet_default.pt' in caplog.text
+    outputs = sorted((tmp_path / 'o' / 'depth_full').glob('*.npy'))
+    assert outputs
+    for path in outputs:
+        depth = np.load(path)
+        assert np.isfinite(depth).all() and (depth > 0).all()
