@@ -21,7 +21,6 @@ import numpy as np
 
 from .. import boosted_params as B
 from .. import params as P
-from ..malloc_tuning import keep_freed_memory
 from ..visualization import colorize_depth
 from .depth_node import DepthNode
 from .run import exit_with
@@ -93,7 +92,6 @@ class BoostedDepthNode(DepthNode):
 
 
 def main(args=None) -> None:
-    keep_freed_memory(all_from_one_heap=True)   # before the worker thread: see malloc_tuning
     exit_with(BoostedDepthNode, args)
 
 

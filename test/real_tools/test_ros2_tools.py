@@ -363,7 +363,7 @@ class TestDepthNetLaunch:
     def session(cls, ros2_tools, tmp_path_factory):
         import torch
 
-        from test_depthnet_estimator import constant_checkpoint   # no DepthNet weights ship
+        from test_depthnet_estimator import constant_checkpoint   # known answers: a constant network
         torch.set_num_threads(1)
         # Trained at 256 px (network focal 128 px): the fake camera's 160x120, fx 144 becomes 142x107.
         model = constant_checkpoint(tmp_path_factory.mktemp('dn_weights') / 'DepthNet_elu_bn_256.pth.tar', 15.0)
@@ -406,12 +406,29 @@ class TestDepthNetLaunch:
         assert_clean_exit(run, ['depthnet_node-1'], run.interrupt())
 
 
-def test_depthnet_launch_without_checkpoint_fails_in_one_line(ros2_tools):
-    run = ros2_tools.launch('depthnet.launch.py', 'device:=cpu')
-    assert run.wait(START_TIMEOUT) != 0
-    lines = [line for line in run.lines_of('depthnet_node-1') if 'cannot start' in line]
-    assert len(lines) == 1 and 'parameter checkpoint' in lines[0], run.output()
-    assert not run.leftover_pids(), run.output()
+def test_depthnet_launch_without_checkpoint_runs_the_packaged_model(ros2_tools, tmp_path):
+    # The packaged model is 64 px (network focal 32 px): the fake camera's 160x120 at fx 144
+    # would shrink to 36x27, below DepthNet's minimum, so the user's file works at 64 px (71x53).
+    user = write(tmp_path / 'dn_params.yaml', """\
+        depthnet_node:
+          ros__parameters:
+            network_focal_px: 64.0
+        """)
+    camera = ros2_tools.camera('/camera', extra=('--odom', '/odom', '--step-m', '0.1'))
+    run = ros2_tools.launch('depthnet.launch.py', f'params_file:={user}', 'device:=cpu')
+    probe = TopicProbe(['/depth/image'])
+    try:
+        depth = probe.wait('/depth/image', 2, START_TIMEOUT, run)
+        encoding, width, height, finite = depth[-1]
+        assert (encoding, width, height) == ('32FC1', 160, 120) and finite > 0.5
+        assert any('depthnet_default.pt' in line for line in run.lines_of('depthnet_node-1')), run.output()
+    except BaseException:
+        run.kill()
+        raise
+    finally:
+        probe.close()
+        ros2_tools.stop(camera)
+    assert_clean_exit(run, ['depthnet_node-1'], run.interrupt())
 
 
 # --- boosted_depth.launch.py -------------------------------------------------------------------
