@@ -4,7 +4,7 @@ Every message of a frame is built before any is published, so a failure publishe
 for that frame. Optional outputs are switched by live parameters: a publisher is created the
 first time its output is enabled and kept (destroying it under a publishing worker would race).
 With `lazy_outputs` (the default) an enabled optional output is built only while its topic has
-a subscriber: at 512x512 the false-colour image and the cloud cost DepthNet's node ~10 ms a frame
+a subscriber: at 512x512 the false-colour image and the cloud cost DepthNet's node ~17 ms a frame
 that nobody may be reading (bench/README.md).
 """
 from __future__ import annotations
