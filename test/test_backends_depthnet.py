@@ -163,9 +163,13 @@ def test_missing_depthnet_onnx_file_is_one_line(checkpoint, tmp_path):
         DepthNetEstimator(checkpoint=checkpoint, device='cpu', backend='onnxruntime', precision='bf16')
 
 
-def test_export_depthnet_needs_a_checkpoint(tmp_path, capsys):
-    assert main(['export', '--format', 'onnx', '--method', 'depthnet', '--output', str(tmp_path)]) == 2
-    assert 'DepthNet needs a checkpoint' in capsys.readouterr().err
+def test_export_depthnet_without_a_checkpoint_writes_the_packaged_model(tmp_path, capsys):
+    assert main(['export', '--format', 'onnx', '--method', 'depthnet', '--output', str(tmp_path)]) == 0
+    assert 'depthnet_default.pt' in capsys.readouterr().out
+    # the estimator refuses a file exported from other weights: this one is the packaged model's
+    est = DepthNetEstimator(checkpoint='', device='cpu', backend='onnxruntime', onnx_dir=str(tmp_path))
+    assert (tmp_path / DEPTHNET_FILE).is_file()
+    assert f'onnxruntime fp32 ({tmp_path};' in est.runner.describe()
 
 
 @pytest.mark.slow

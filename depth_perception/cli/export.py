@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
                              'scdepth_disp.onnx, scdepth_pose.onnx [, scdepth_rectify.onnx] or '
                              'depthnet.onnx (dynamic height/width)')
     parser.add_argument('--method', default='scdepth', choices=['scdepth', 'depthnet'],
-                        help='onnx: which kind of checkpoint --checkpoint is (depthnet needs --checkpoint)')
+                        help='onnx: which kind of checkpoint --checkpoint is')
     parser.add_argument('--checkpoint', type=Path, default=None,
                         help='input checkpoint (required for ckpt; onnx default: the packaged model)')
     parser.add_argument('--pose-checkpoint', type=Path, default=None,
