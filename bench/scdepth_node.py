@@ -37,8 +37,9 @@ import numpy as np  # noqa: E402
 import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
 from depth_perception.malloc_tuning import keep_freed_memory  # noqa: E402
 
-keep_freed_memory()   # as the node processes do (depth_perception.ros), so raw and node compare alike
-
+# malloc thresholds as in the node processes (which also serve their worker thread from one
+# heap, depth_perception.ros); the raw loop runs on the main thread
+keep_freed_memory()
 
 
 def intrinsics(hw: tuple[int, int]) -> np.ndarray:
