@@ -46,6 +46,16 @@ FIXTURE = (Path(os.environ.get('DP_SHARED_FIXTURES', Path(__file__).resolve().pa
            / 'sevenscenes_tsdf50/data/rgbd-frames/frame-000150.color.png')
 
 
+def random_midas(full: bool = False) -> MidasNet:
+    """MiDaS v2 with random weights from torch's current seed: full size, or reduced in width so
+    the CPU runs it in seconds (the default here and in bench/boosted_node.py)."""
+    midas = (MidasNet() if full else MidasNet(features=64, layers=(1, 1, 2, 1), groups=8, width_per_group=4,
+                                              base_planes=32)).eval()
+    with torch.no_grad():
+        midas.scratch.output_conv[4].bias.fill_(0.5)   # keep the final ReLU open
+    return midas
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--image', type=Path, default=FIXTURE)
@@ -72,16 +82,7 @@ def main() -> int:
         keep_freed_memory(all_from_one_heap=True)    # as `depth-perception boost` and the node
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    if a.midas:
-        midas = read_midas(a.midas)
-    elif a.full:
-        midas = MidasNet().eval()
-    else:
-        midas = MidasNet(features=64, layers=(1, 1, 2, 1), groups=8, width_per_group=4,
-                         base_planes=32).eval()
-    with torch.no_grad():
-        if not a.midas:
-            midas.scratch.output_conv[4].bias.fill_(0.5)
+    midas = read_midas(a.midas) if a.midas else random_midas(a.full)
     merge = read_merge_net(a.merge) if a.merge else UnetGenerator(ngf=64 if a.full else 8).eval()
     merge = merge.to(a.device)
     base = MidasBase(midas, a.device)

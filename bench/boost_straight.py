@@ -41,7 +41,7 @@ def _double_estimate(rgb, base, net, size1: int, size2: int) -> np.ndarray:
     low = base.estimate(rgb, min(size1, GPU_THRESHOLD))
     high = base.estimate(rgb, min(size2, GPU_THRESHOLD))
     return _unit(merge(net, cv2.resize(low, s, interpolation=cv2.INTER_CUBIC),
-                        cv2.resize(high, s, interpolation=cv2.INTER_CUBIC), base.device))
+                       cv2.resize(high, s, interpolation=cv2.INTER_CUBIC), base.device))
 
 
 def straight_final(rgb_u8: np.ndarray, base, net) -> np.ndarray:

@@ -34,7 +34,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import _dds  # noqa: E402  (bench/ is on sys.path when run as a script)
-from boost import FIXTURE  # noqa: E402
+from boost import FIXTURE, random_midas  # noqa: E402
 from depth_perception.malloc_tuning import keep_freed_memory  # noqa: E402
 
 keep_freed_memory(all_from_one_heap=True)   # as boosted_depth_node does, so raw and node compare alike
@@ -43,13 +43,9 @@ keep_freed_memory(all_from_one_heap=True)   # as boosted_depth_node does, so raw
 def write_networks(folder: Path) -> dict:
     """bench/boost.py's reduced networks, saved in the released layouts."""
     import torch
-    from depth_perception.models.midas import MidasNet
     from depth_perception.models.pix2pix_unet import UnetGenerator
     torch.manual_seed(0)
-    midas = MidasNet(features=64, layers=(1, 1, 2, 1), groups=8, width_per_group=4, base_planes=32)
-    with torch.no_grad():
-        midas.scratch.output_conv[4].bias.fill_(0.5)   # keep the final ReLU open
-    torch.save({'model': midas.state_dict(), 'optimizer': {}}, folder / 'model.pt')
+    torch.save({'model': random_midas().state_dict(), 'optimizer': {}}, folder / 'model.pt')
     torch.save(UnetGenerator(ngf=8).state_dict(), folder / 'latest_net_G.pth')
     return {'base': 'midas', 'checkpoint': str(folder / 'model.pt'),
             'merge_checkpoint': str(folder / 'latest_net_G.pth')}
