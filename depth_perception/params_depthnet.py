@@ -16,7 +16,7 @@ MAX_FRAME_SHIFT = 64
 
 DEPTHNET_MODEL_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec('checkpoint', '', "DepthNet checkpoint file (released .pth.tar or the project's own); "
-              "'' = the packaged default model (64 px Still Box, trained by the project)", 'path'),
+              "'' = the packaged default model (64 px, trained by the project on synthetic flights)", 'path'),
     ParamSpec('device', 'auto', "torch device: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:N'"),
     ParamSpec('num_threads', 0, 'torch CPU threads; 0 = torch default', 'threads', range=(0, 256)),
     *BACKEND_PARAMS,
@@ -34,6 +34,9 @@ DEPTHNET_MODEL_PARAMS: tuple[ParamSpec, ...] = (
               range=(0.0, 180.0), live=True),
     ParamSpec('min_displacement_m', 0.02, 'pairs with a smaller displacement are skipped '
               '(displacement_too_small: no usable parallax)', 'm', range=(0.0, 100.0), live=True),
+    ParamSpec('refine_rotation', False, 'correct each pair\'s rotation from the images, given the direction '
+              'of travel (odometry/tf positions or the constant velocity): for orientations good to a '
+              'degree or so, where DepthNet needs ~0.1 deg; ~5 ms a pair'),
     ParamSpec('min_depth_m', 0.0, 'depth below this becomes NaN (invalid); 0 = no limit', 'm',
               range=(0.0, 1e5), live=True),
     ParamSpec('max_depth_m', 0.0, 'depth above this becomes NaN (invalid); 0 = no limit; > min_depth_m', 'm',

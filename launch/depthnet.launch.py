@@ -11,8 +11,8 @@ Parameters, lowest precedence first: the package's config/depthnet.yaml, then yo
 `params_file:=my.yaml`, then the arguments you give on the command line (checkpoint, device,
 motion_source). An argument you do not give leaves the parameter files in charge.
 `checkpoint:=default` selects the packaged model even when your params_file names another:
-DepthNet 64 px trained by the project on synthetic Still Box flights (good there, not on real
-indoor images; training/README.md).
+DepthNet 64 px trained by the project on synthetic Still Box flights and rooms (good there,
+not on real indoor images; training/README.md).
 
 `namespace:=cam1` puts the node and all its topics under /cam1 (one launch per camera); pass
 that camera's image_topic, camera_info_topic and odom_topic as well.
@@ -24,7 +24,7 @@ from depth_perception.ros import launch_support as support
 
 DEPTHNET = support.NodeLaunch(
     package='depth_perception', executable='depthnet_node', params_file='depthnet.yaml', rviz=True,
-    parameters={'checkpoint': (str, "DepthNet checkpoint file; 'default' = the packaged 64 px Still Box model"),
+    parameters={'checkpoint': (str, "DepthNet checkpoint file; 'default' = the packaged 64 px model (synthetic flights)"),
                 'device': (str, 'auto, cpu, cuda, cuda:N'),
                 'motion_source': (str, 'odometry, tf or constant_velocity')},
     topics=(support.Topic('odom', 'odom_topic', '/odom',

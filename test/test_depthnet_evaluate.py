@@ -64,6 +64,18 @@ def test_sevenscenes_unscaled_metric_depth_and_median_scaled_baseline(ckpt, tmp_
             i = names.index(row['frame'])
             d = np.linalg.norm(poses[names[i]][:3, 3] - poses[names[i - k]][:3, 3])
             assert row['pred_median_m'] == pytest.approx(CONST * d / 0.3, rel=1e-4)
+    # Given the scale per frame, a constant network is the median-scaled constant, scored on the
+    # pixels the shift-3 pair covers (~all: it turns ~4 deg) instead of all valid pixels.
+    row3 = report['configs']['shift 3']
+    gt_medians = {}
+    for row in row3['per_frame']:
+        raw = cv2.imread(str(root / 'data' / 'rgbd-frames' / f'{row["frame"]}.depth.png'), cv2.IMREAD_UNCHANGED)
+        gt_medians[row['frame']] = np.median(raw[(raw > 100) & (raw < 10000) & (raw != 65535)] / 1000.0)
+    assert row3['gt_over_pred_median'] == pytest.approx(
+        np.median([gt_medians[r['frame']] / r['pred_median_m'] for r in row3['per_frame']]), rel=0.03)
+    base = report['constant_median_scaled']['metrics']['abs_rel']
+    assert row3['median_scaled_metrics']['abs_rel'] == pytest.approx(base, rel=0.03)
+    assert abs(row3['metrics']['abs_rel'] - base) > 0.1      # unscaled, the constant is far off
     # the baseline: per-image median of the valid GT (0.1 < d < 10 m) everywhere
     base = []
     for row in rows:

@@ -202,3 +202,16 @@ def test_warmup_ramps_the_lr_linearly_and_leaves_the_schedule_alone(stillbox, tm
 def test_bad_optimiser_names_are_errors():
     with pytest.raises(ValueError, match='optimizer must be one of'):
         load_config(CONFIG, ['optimizer=rmsprop'])
+
+
+def test_scenes_flown_slower_are_scaled_by_their_own_displacement(tmp_path):
+    """A room flown at 0.15 m/s and 10 Hz moves 1.5 cm a frame: a validation pair 3 frames apart
+    is 4.5 cm long, so the target (depth at the nominal 0.3 m) is the depth x 0.3 / 0.045."""
+    root = tmp_path / 'room'
+    assert main(['synth', '--scene', 'indoor', '--trajectory', 'uav', '--format', 'stillbox', '--size', '64x64',
+                 '--hfov', '90', '--fps', '10', '--speed', '0.15', '--frames', '5', '--output', str(root),
+                 '--no-progress']) == 0
+    scene = read_stillbox(root)[0]
+    _, target, _ = StillBoxValPairs([scene], 64, 3)[0]          # frames 0 and 3
+    depth = np.load(scene.depths[3])
+    np.testing.assert_allclose(target.numpy(), np.clip(depth * (0.3 / 0.045), 0, 100), rtol=1e-5)

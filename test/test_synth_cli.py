@@ -59,6 +59,8 @@ def test_stream_writes_the_same_files_as_a_list(tmp_path):
     (['--size', '1x64'], '--size must be a whole number in 2..8192, got 1'),
     (['--size', 'big'], "--size must look like 320x256 (WxH), got 'big'"),
     (['--seed', '-1'], '--seed/--sequences: seeds must stay in 0..4294967295, got -1'),
+    (['--flat-materials', '1.5'], '--flat-materials must be a finite number in [0, 1], got 1.5'),
+    (['--flat-materials', 'half'], "--flat-materials must be a number, got 'half'"),
     (['--format', 'bag-mcap', '--sequences', '2'], '--sequences: bag formats take one sequence'),
 ])
 def test_impossible_values_are_refused_in_one_line_before_anything_is_written(tmp_path, capsys, args, message):

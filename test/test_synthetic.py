@@ -197,3 +197,19 @@ def test_texture_has_multiscale_contrast():
     for step in (1, 4, 16):
         g = np.abs(grey[:, step:] - grey[:, :-step])
         assert np.median(g) > 1.0, step
+
+
+def test_plain_materials_keep_the_geometry_and_lose_only_the_texture():
+    cfg = SequenceConfig(scene='stillbox', frames=2, width=64, height=64, hfov_deg=90.0, seed=5, shading=False)
+    textured = [f for f in make_sequence(cfg)]
+    plain = [f for f in make_sequence(cfg, flat_materials=1.0)]
+    n_materials = len(make_sequence(cfg).scene.materials.base_rgb)
+    for t, p in zip(textured, plain):
+        assert t.depth_m.tobytes() == p.depth_m.tobytes()           # same seed: same boxes, same flight
+        np.testing.assert_array_equal(t.T_world_cam, p.T_world_cam)
+        colours = lambda f: len(np.unique(f.rgb.reshape(-1, 3), axis=0))
+        # unshaded and untextured, a pixel's colour is its material's base colour
+        assert colours(p) <= n_materials < 200 < colours(t)
+    half = make_sequence(cfg, flat_materials=0.5).scene.materials.contrast
+    assert set(np.unique(half)) == {0.0, 1.0}
+    assert make_sequence(cfg, flat_materials=0.0).render(0).rgb.tobytes() == textured[0].rgb.tobytes()

@@ -17,6 +17,7 @@ MAX_SEQUENCES = 100_000
 # SequenceConfig field -> the option that sets it (for error lines)
 OPTION_OF = {'frames': '--frames', 'width': '--size', 'height': '--size', 'fps': '--fps',
              'speed_mps': '--speed', 'hfov_deg': '--hfov', 'seed': '--seed',
+             'flat_materials': '--flat-materials',
              'dynamic_objects': '--dynamic-objects'}
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', default='0', help='random seed (same seed -> identical files)')
     parser.add_argument('--dynamic-objects', default='0', help='independently moving objects')
     parser.add_argument('--no-shading', action='store_true', help='texture only, no Lambertian shading')
+    parser.add_argument('--flat-materials', default='0',
+                        help='chance (0..1) of each surface material to be plain, without texture '
+                             '(real rooms have plain walls; default 0)')
     parser.add_argument('--format', choices=FORMATS, default='sc-depth', help='output format')
     parser.add_argument('--output', required=True, help='output folder (must not exist or be empty)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -87,7 +91,8 @@ def build_stream(args: argparse.Namespace):
                           speed_mps=None if args.speed is None else _real(args.speed, '--speed'),
                           hfov_deg=hfov, seed=seed,
                           dynamic_objects=_whole(args.dynamic_objects, '--dynamic-objects'),
-                          shading=not args.no_shading)
+                          shading=not args.no_shading,
+                          flat_materials=_real(args.flat_materials, '--flat-materials'))
     try:
         return SequenceStream(base, range(seed, seed + sequences))
     except SequenceConfigError as exc:

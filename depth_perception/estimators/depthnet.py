@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..geometry import scale_intrinsics
+from ..rotation_refinement import grey_for_refinement, refine_rotation
 from ..stabilization import derotate, rotation_angle_deg
 from .base import CameraFrame, DepthEstimator, DepthResult, InputError
 from .depthnet_fusion import DEFAULT_BAND, DEFAULT_SOFTNESS, fuse
@@ -51,6 +52,9 @@ class DepthNetConfig:
     assume_stabilized: bool = False                # no orientation given -> camera does not rotate
     max_rotation_deg: float = 20.0                 # larger relative rotations are skipped
     min_displacement_m: float = 0.02               # smaller displacements are skipped
+    # Correct the given rotation from the images (rotation_refinement.py): for rotations known
+    # to a degree or so (IMU, odometry, even ground truth) where DepthNet needs ~0.1 deg.
+    refine_rotation: bool = False
     fusion_band: tuple[float, float] = DEFAULT_BAND  # network outputs it resolves best (m at d_nominal)
     fusion_softness: float = DEFAULT_SOFTNESS      # log-space width of the shift weights; 0 = hard selection
     min_depth_m: float = 0.0                       # outside [min, max] -> NaN (0 = no limit)
@@ -68,6 +72,7 @@ class PairStatus:
     reason: str = ''                 # skip reason (one of SKIP_REASONS) when not used
     displacement_m: float = float('nan')
     rotation_deg: float = float('nan')
+    rotation_correction_deg: float = float('nan')   # by refine_rotation (nan: not refined)
 
 
 @dataclass
@@ -88,6 +93,8 @@ class _Entry:
     R_world_cam: np.ndarray | None
     p_world: np.ndarray | None
     stamp_ns: int
+    grey: np.ndarray | None = None   # refine_rotation: grey at <= REFINE_WIDTH_PX wide ...
+    K_grey: np.ndarray | None = None  # ... and its intrinsics
 
 
 class DepthNetEstimator(DepthEstimator):
@@ -120,17 +127,22 @@ class DepthNetEstimator(DepthEstimator):
         self._history: deque[_Entry] = deque(maxlen=max(cfg.frame_shifts) + 1)
 
     # ----------------------------------------------------------------- building blocks
+    @staticmethod
+    def input_K(frame: CameraFrame) -> np.ndarray:
+        """The frame's K; without one, Still Box-like: 90 deg horizontal FOV (f = W/2)."""
+        if frame.K is not None:
+            return np.asarray(frame.K, np.float64)
+        h, w = frame.rgb.shape[:2]
+        f = 0.5 * w / np.tan(np.radians(STILLBOX_HFOV_DEG) / 2)
+        return np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]])
+
     def network_image(self, frame: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
         """Resize so that the focal length equals the network's; returns (rgb, K of it).
 
         Without K the image is taken as Still Box-like: 90 deg horizontal FOV (f = W/2).
         """
         h, w = frame.rgb.shape[:2]
-        if frame.K is None:
-            f = 0.5 * w / np.tan(np.radians(STILLBOX_HFOV_DEG) / 2)
-            K = np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]])
-        else:
-            K = np.asarray(frame.K, np.float64)
+        K = self.input_K(frame)
         nw = int(round(w * self.network_focal_px / K[0, 0]))
         nh = int(round(h * self.network_focal_px / K[1, 1]))
         if min(nw, nh) < MIN_NETWORK_SIDE_PX:
@@ -165,11 +177,26 @@ class DepthNetEstimator(DepthEstimator):
             return PairStatus(shift, False, 'displacement_unknown', rotation_deg=angle), None, None
         if disp < cfg.min_displacement_m:
             return PairStatus(shift, False, 'displacement_too_small', disp, angle), None, None
-        if angle > 1e-6:
+        correction = float('nan')
+        if cfg.refine_rotation:
+            R_prev_curr, correction = self._refine(prev, curr, shift, R_prev_curr)
+        if angle > 1e-6 or correction > 0:
             earlier, valid = derotate(prev.rgb, curr.K, R_prev_curr)
         else:
             earlier, valid = prev.rgb, None
-        return PairStatus(shift, True, '', disp, angle), earlier, valid
+        return PairStatus(shift, True, '', disp, angle, correction), earlier, valid
+
+    def _refine(self, prev: _Entry, curr: _Entry, shift: int, R_prev_curr: np.ndarray):
+        """(rotation, correction in deg or nan) after refine_rotation; counts what happened."""
+        if prev.p_world is not None and curr.p_world is not None and curr.R_world_cam is not None:
+            t_dir = curr.R_world_cam.T @ (curr.p_world - prev.p_world)
+        elif self.config.velocity_mps is not None:
+            t_dir = np.asarray(self.config.velocity_mps, np.float64)
+        else:
+            t_dir = np.zeros(3)
+        r = refine_rotation(curr.grey, prev.grey, curr.K_grey, R_prev_curr, t_dir)
+        self.counters[f'shift{shift}_rotation_' + ('refined' if r.accepted else r.reason)] += 1
+        return (r.R_prev_curr, r.correction_deg) if r.accepted else (R_prev_curr, float('nan'))
 
     # -------------------------------------------------------------------- the interface
     def estimate(self, frame: CameraFrame, T_world_cam: np.ndarray | None = None,
@@ -186,6 +213,8 @@ class DepthNetEstimator(DepthEstimator):
         R, p = self._motion(T_world_cam, R_world_cam)
         rgb, K = self.network_image(frame)
         curr = _Entry(rgb, K, R, p, int(frame.stamp_ns))
+        if self.config.refine_rotation:
+            curr.grey, curr.K_grey = grey_for_refinement(frame.rgb, self.input_K(frame))
         if self._history and self._history[-1].rgb.shape != rgb.shape:
             log.info('image size changed; DepthNet frame history cleared')
             self._history.clear()

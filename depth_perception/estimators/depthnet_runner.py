@@ -24,7 +24,7 @@ DEFAULT_CHECKPOINT_NAME = 'depthnet_default.pt'
 
 
 def default_checkpoint() -> Path | None:
-    """The DepthNet model shipped with the package (64 px Still Box, training/README.md), if present."""
+    """The DepthNet model shipped with the package (64 px, synthetic flights; training/README.md), if present."""
     path = Path(str(resources.files('depth_perception') / 'data' / DEFAULT_CHECKPOINT_NAME))
     return path if path.is_file() else None
 

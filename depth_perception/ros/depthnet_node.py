@@ -45,6 +45,13 @@ LIVE_ESTIMATOR_FIELDS = ('max_rotation_deg', 'min_displacement_m', 'min_depth_m'
 WAIT_POLL_S = 0.002
 
 
+def _pair_words(p) -> str:
+    if not p.used:
+        return f'shift {p.shift}: skipped ({p.reason})'
+    refined = '' if np.isnan(p.rotation_correction_deg) else f', corrected by {p.rotation_correction_deg:.2f} deg'
+    return f'shift {p.shift}: used (|d| {p.displacement_m:.3f} m, rotation {p.rotation_deg:.1f} deg{refined})'
+
+
 def pose_msg_to_T(pose, where: str) -> np.ndarray:
     """geometry_msgs Pose / Transform -> 4x4; ValueError naming the field if not finite or not unit."""
     p = pose.position if hasattr(pose, 'position') else pose.translation
@@ -108,6 +115,7 @@ class DepthNetNode(DepthNode):
                 nominal_displacement_m=c['nominal_displacement_m'], network_focal_px=c['network_focal_px'],
                 velocity_mps=PD.velocity_mps(c.values) if constant else None, assume_stabilized=constant,
                 max_rotation_deg=c['max_rotation_deg'], min_displacement_m=c['min_displacement_m'],
+                refine_rotation=c['refine_rotation'],
                 min_depth_m=c['min_depth_m'], max_depth_m=c['max_depth_m'], num_threads=c['num_threads'],
                 **backend_config(c['backend'], c['precision'],
                                  str(Path(c['onnx_dir']).expanduser()) if c['onnx_dir'] else ''))
@@ -147,9 +155,7 @@ class DepthNetNode(DepthNode):
                 more = f' ({suppressed} more since the last report)' if suppressed else ''
                 self.get_logger().info(f'frame not published: {exc}{more}')
             return None
-        self.last_pairs = f'stamp {frame.stamp_ns} ns: ' + ', '.join(
-            f'shift {p.shift}: ' + (f'used (|d| {p.displacement_m:.3f} m, rotation {p.rotation_deg:.1f} deg)'
-                                    if p.used else f'skipped ({p.reason})') for p in result.pairs)
+        self.last_pairs = f'stamp {frame.stamp_ns} ns: ' + ', '.join(_pair_words(p) for p in result.pairs)
         return result
 
     def extra_diagnostics(self) -> dict:

@@ -13,7 +13,6 @@ import numpy as np
 
 from . import primitives as prim
 from .scenes import Scene
-from .textures import MaterialTable
 
 
 @dataclass
@@ -38,10 +37,7 @@ class MovingObject:
 
 
 def _append_material(scene: Scene, rgb, scale: float, rng: np.random.Generator) -> int:
-    m = scene.materials
-    scene.materials = MaterialTable(np.vstack([m.base_rgb, np.asarray(rgb, np.float32)[None]]),
-                                    np.append(m.texture_scale, np.float32(scale)),
-                                    np.vstack([m.offset_m, rng.uniform(0, 4, (1, 2)).astype(np.float32)]))
+    scene.materials = scene.materials.appended(rgb, scale, rng.uniform(0, 4, (1, 2)))
     return len(scene.materials.texture_scale) - 1
 
 

@@ -247,15 +247,20 @@ def still_box(rng: np.random.Generator, clear_radius_m: float = 6.0, half_size_m
     return b.scene('stillbox', region, [0.3, 0.2, 1.0], has_sky=False)
 
 
-def build_scene(kind: str, seed: int, path_length_m: float = 0.0) -> Scene:
-    """Scene of `kind` (one of SCENES) from a seed; `path_length_m` sizes open scenes."""
+def build_scene(kind: str, seed: int, path_length_m: float = 0.0, flat_fraction: float = 0.0) -> Scene:
+    """Scene of `kind` (one of SCENES) from a seed; `path_length_m` sizes open scenes;
+    `flat_fraction`: the chance of each material to be plain (untextured)."""
     rng = np.random.default_rng([int(seed), SCENES.index(kind) if kind in SCENES else 99])
     if kind == 'indoor':
-        return indoor_room(rng)
-    if kind == 'corridor':
-        return corridor(rng)
-    if kind == 'street':
-        return street(rng, max(240.0, path_length_m + 140.0))
-    if kind == 'stillbox':
-        return still_box(rng, clear_radius_m=max(6.0, path_length_m / 2 + 4.0))
-    raise ValueError(f'unknown scene {kind!r}; choose one of {SCENES}')
+        scene = indoor_room(rng)
+    elif kind == 'corridor':
+        scene = corridor(rng)
+    elif kind == 'street':
+        scene = street(rng, max(240.0, path_length_m + 140.0))
+    elif kind == 'stillbox':
+        scene = still_box(rng, clear_radius_m=max(6.0, path_length_m / 2 + 4.0))
+    else:
+        raise ValueError(f'unknown scene {kind!r}; choose one of {SCENES}')
+    if flat_fraction > 0:   # a stream of its own, so the geometry of a seed stays the same
+        scene.materials = scene.materials.with_flat(np.random.default_rng([int(seed), 7007]), flat_fraction)
+    return scene

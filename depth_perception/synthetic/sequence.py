@@ -78,6 +78,7 @@ class SequenceConfig:
     seed: int = 0
     dynamic_objects: int = 0
     shading: bool = True
+    flat_materials: float = 0.0     # chance of each material to be plain (no texture), 0..1
 
     def resolved(self) -> 'SequenceConfig':
         """A validated copy with every None replaced by the scene default (what the files record).
@@ -105,6 +106,7 @@ class SequenceConfig:
             _number('speed_mps', self.speed_mps, 0.0, MAX_SPEED_MPS, unit=' m/s')
         if self.hfov_deg is not None:
             _number('hfov_deg', self.hfov_deg, *HFOV_RANGE_DEG, unit=' deg')
+        _number('flat_materials', self.flat_materials, 0.0, 1.0)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -115,7 +117,8 @@ class SyntheticSequence:
         cfg = config.resolved()
         self.config = cfg
         duration_s = (cfg.frames - 1) / cfg.fps
-        self.scene: Scene = build_scene(cfg.scene, cfg.seed, path_length_m=cfg.speed_mps * duration_s)
+        self.scene: Scene = build_scene(cfg.scene, cfg.seed, path_length_m=cfg.speed_mps * duration_s,
+                                        flat_fraction=cfg.flat_materials)
         if cfg.dynamic_objects:
             add_moving_objects(self.scene, cfg.dynamic_objects, cfg.seed, duration_s)
         self.trajectory: Trajectory = make_trajectory(

@@ -12,7 +12,7 @@ makes texturing cost ~1 ms per frame instead of per-octave noise evaluation.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import cv2
@@ -62,6 +62,24 @@ class MaterialTable:
     base_rgb: np.ndarray       # [M,3] float32
     texture_scale: np.ndarray  # [M] float32, >1 = larger texture features
     offset_m: np.ndarray       # [M,2] float32 shift into the atlas, metres
+    # [M] float32 texture contrast, 1 = the atlas as it is, 0 = the plain base colour; None = all 1
+    contrast: np.ndarray | None = None
+
+    def with_flat(self, rng: np.random.Generator, fraction: float) -> 'MaterialTable':
+        """A copy in which each material is untextured (contrast 0) with probability `fraction`.
+
+        Real rooms are full of plain walls, doors and cabinet fronts where no texture gives
+        parallax; a depth-from-motion network that never saw one fills it with noise.
+        """
+        flat = rng.random(len(self.texture_scale)) < fraction
+        return replace(self, contrast=np.where(flat, 0.0, 1.0).astype(np.float32))
+
+    def appended(self, rgb, scale: float, offset_m) -> 'MaterialTable':
+        """A copy with one more (fully textured) material at the end."""
+        contrast = None if self.contrast is None else np.append(self.contrast, np.float32(1.0))
+        return MaterialTable(np.vstack([self.base_rgb, np.asarray(rgb, np.float32)[None]]),
+                             np.append(self.texture_scale, np.float32(scale)),
+                             np.vstack([self.offset_m, np.asarray(offset_m, np.float32).reshape(1, 2)]), contrast)
 
     @staticmethod
     def random(rng: np.random.Generator, count: int, palette: np.ndarray | None = None,
@@ -111,6 +129,9 @@ def surface_colour(points_m: np.ndarray, normals: np.ndarray, material: np.ndarr
     tex = cv2.remap(noise_atlas(), mx.reshape(rows_n, 512), my.reshape(rows_n, 512),
                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     tex = tex.reshape(-1, 3)[:n]
+    if materials.contrast is not None:
+        c = np.take(materials.contrast, material)[:, None]
+        tex = np.float32(1.0) + c * (tex - np.float32(1.0))
     return tex * np.take(materials.base_rgb, material, axis=0)
 
 

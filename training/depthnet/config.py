@@ -26,6 +26,7 @@ class DepthNetTrainConfig:
     shift: int = 3                      # nominal frame shift; pairs use a random gap in [0, 2*shift]
     split: float = 0.9                  # fraction of scenes for training (by scene)
     max_depth_m: float = 100.0          # targets are clipped to [0, max_depth_m]
+    nominal_displacement_m: float = 0.3  # the output is depth at this displacement (Still Box: 3 x 0.1 m)
     # --- model
     bn: bool = True
     activation_function: str = 'elu'

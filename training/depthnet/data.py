@@ -7,11 +7,13 @@ are float .npy in metres (NaN = nothing hit: taken as the far limit).
 
 Training pairs (reference recipe, reference-systems.md §2): a random gap g in [0, 2*shift]
 and a random swap of the two frames; the target is the depth of the second frame times
-shift/g (the depth the network must report at the nominal displacement, i.e. as if the
-frames were `shift` apart), 100 m when g = 0 (no parallax), clipped to [0, 100]. Random
-horizontal/vertical flips flip the sign of the displacement's x/y. Validation pairs are
-(i, i + shift) with the plain target. Scenes are split, not frames, and no scene is lost
-(the reference skips the first validation scene by an off-by-one).
+d_nominal / |d| (the depth the network must report at the nominal displacement), 100 m when
+g = 0 (no parallax), clipped to [0, 100]. On Still Box, where the camera moves d_nominal in
+`shift` frames, that is the reference's depth x shift/g; scenes flown at other speeds (an
+indoor room at a walking pace) are scaled by their own displacement. Random horizontal/
+vertical flips flip the sign of the displacement's x/y. Validation pairs are (i, i + shift)
+with the same scaling. Scenes are split, not frames, and no scene is lost (the reference
+skips the first validation scene by an off-by-one).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import torch
 from torch.utils.data import Dataset
 
 NORM_MEAN, NORM_STD = 0.5, 0.2
+NOMINAL_DISPLACEMENT_M = 0.3     # Still Box: 0.1 m a frame, shift 3
 
 
 @dataclass
@@ -38,6 +41,11 @@ class StillBoxScene:
 
     def __len__(self) -> int:
         return len(self.imgs)
+
+    def target_scale(self, gap: int, nominal_displacement_m: float) -> float:
+        """Depth -> network target for frames `gap` apart (0 when they do not move apart)."""
+        d = float(np.linalg.norm(self.speed_mps)) * self.time_step_s * abs(gap)
+        return nominal_displacement_m / d if d > 0 else 0.0
 
 
 def _metadata_files(root: Path) -> list[Path]:
@@ -117,8 +125,9 @@ class StillBoxTrainPairs(Dataset):
     """One item per frame of every training scene (its anchor); gap, swap and flips random."""
 
     def __init__(self, scenes: list[StillBoxScene], img_size: int, shift: int, max_depth_m: float = 100.0,
-                 flips: bool = True):
+                 flips: bool = True, nominal_displacement_m: float = NOMINAL_DISPLACEMENT_M):
         self.scenes, self.size, self.shift, self.max_depth, self.flips = scenes, img_size, shift, max_depth_m, flips
+        self.nominal = nominal_displacement_m
         self.index = [(s, i) for s, scene in enumerate(scenes) for i in range(len(scene))]
 
     def __len__(self) -> int:
@@ -134,7 +143,8 @@ class StillBoxTrainPairs(Dataset):
         if torch.rand(()) < 0.5:
             a, b = b, a
         target = load_depth(scene.depths[b], self.max_depth)
-        target = target * (self.shift / gap) if gap else np.full_like(target, self.max_depth)
+        scale = scene.target_scale(gap, self.nominal)
+        target = target * scale if scale > 0 else np.full_like(target, self.max_depth)
         target = np.clip(target, 0.0, self.max_depth)
         earlier, later = load_image(scene.imgs[a], self.size), load_image(scene.imgs[b], self.size)
         displacement = (scene.speed_mps * scene.time_step_s * (b - a)).astype(np.float32)
@@ -150,8 +160,10 @@ class StillBoxTrainPairs(Dataset):
 class StillBoxValPairs(Dataset):
     """Pairs (i, i + shift) of the validation scenes, target = depth of frame i + shift."""
 
-    def __init__(self, scenes: list[StillBoxScene], img_size: int, shift: int, max_depth_m: float = 100.0):
+    def __init__(self, scenes: list[StillBoxScene], img_size: int, shift: int, max_depth_m: float = 100.0,
+                 nominal_displacement_m: float = NOMINAL_DISPLACEMENT_M):
         self.scenes, self.size, self.max_depth = scenes, img_size, max_depth_m
+        self.nominal = nominal_displacement_m
         self.index = [(s, i, i + shift) for s, scene in enumerate(scenes) for i in range(len(scene) - shift)]
         self.shift = shift
 
@@ -161,7 +173,9 @@ class StillBoxValPairs(Dataset):
     def __getitem__(self, idx):
         s, a, b = self.index[idx]
         scene = self.scenes[s]
-        target = np.clip(load_depth(scene.depths[b], self.max_depth), 0.0, self.max_depth)
+        scale = scene.target_scale(b - a, self.nominal)
+        depth = load_depth(scene.depths[b], self.max_depth)
+        target = np.clip(depth * scale if scale > 0 else np.full_like(depth, self.max_depth), 0.0, self.max_depth)
         x = to_input(load_image(scene.imgs[a], self.size), load_image(scene.imgs[b], self.size))
         displacement = (scene.speed_mps * scene.time_step_s * self.shift).astype(np.float32)
         return x, torch.from_numpy(target), torch.from_numpy(displacement)

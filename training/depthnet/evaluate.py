@@ -10,7 +10,9 @@
         the ground-truth rotation and takes the displacement from the ground-truth
         translation; the **unscaled** metric depth is scored (abs_rel, a1, ...) for every
         single frame shift and for the fused shifts, beside a per-image median-scaled
-        constant (which is given the scale for free).
+        constant (which is given the scale for free); each row also says how far its scale is
+        off (median of per-frame median(GT) / median(prediction)) and its error once given
+        that scale per frame too (`median_scaled_metrics`: the structure alone).
     python -m depth_perception_training.depthnet.evaluate fusion --checkpoint F --data DIR --shifts 1,3,9
         multi-range fusion against every single frame shift on held-out Still Box sequences
         (all scenes of DIR, e.g. `synth ... --seed 100000`): one estimator run per frame with
@@ -42,7 +44,7 @@ from depth_perception.estimators.depthnet_runner import upsample
 from depth_perception.evaluation.depth_metrics import (DepthPreset, compute_errors, mean_errors,
                                                        valid_pixels)
 
-from .data import StillBoxValPairs, load_depth, read_stillbox, split_scenes
+from .data import NOMINAL_DISPLACEMENT_M, StillBoxValPairs, load_depth, read_stillbox, split_scenes
 from .loss import area_downsample
 
 SEVENSCENES_PRESET = DepthPreset('sevenscenes', 0.1, 10.0)   # Kinect range, as NYU/TUM
@@ -64,8 +66,10 @@ def evaluate_stillbox(checkpoint: str | Path, data_dir: str | Path, split: float
     train, val = ([], scenes) if all_scenes else split_scenes(scenes, split, seed)
     if not val:
         raise ValueError(f'{data_dir}: no validation scenes (need >= 2 scenes)')
+    # In the network's units (depth at the nominal displacement): metres on Still Box.
     constant = float(np.median(np.concatenate(
-        [np.clip(load_depth(p, max_depth_m), 0, max_depth_m).ravel() for s in (train or val) for p in s.depths])))
+        [np.clip(load_depth(p, max_depth_m) * s.target_scale(shift, NOMINAL_DISPLACEMENT_M), 0, max_depth_m).ravel()
+         for s in (train or val) for p in s.depths])))
     ds = StillBoxValPairs(val, size, shift, max_depth_m)
     model_l1, const_l1 = [], []
     for i in range(len(ds)):
@@ -229,7 +233,7 @@ SEVENSCENES_SHIFTS = (3, 9, 15)
 
 def evaluate_sevenscenes(checkpoint: str | Path, data_dir: str | Path, shifts=SEVENSCENES_SHIFTS,
                          network_focal_px: float = 0.0, min_displacement_m: float = 0.005,
-                         max_rotation_deg: float = 20.0) -> dict:
+                         max_rotation_deg: float = 20.0, refine_rotation: bool = False) -> dict:
     K, frames = read_sevenscenes(data_dir)
     first = max(shifts)   # score the same frames for every configuration
     configs = {f'shift {k}': (k,) for k in shifts}
@@ -237,28 +241,35 @@ def evaluate_sevenscenes(checkpoint: str | Path, data_dir: str | Path, shifts=SE
         configs['fused ' + ','.join(map(str, shifts))] = tuple(shifts)
     gts = {f['name']: read_gt_depth_m(f['depth']) for f in frames[first:]}
     report = {'checkpoint': str(checkpoint), 'data': str(data_dir), 'frames_scored_from': first,
-              'kind': 'unscaled metric depth (no median scaling)', 'configs': {}}
+              'kind': 'unscaled metric depth (no median scaling)', 'refine_rotation': refine_rotation,
+              'configs': {}}
     per_config_frames = {}
     for name, ks in configs.items():
         est = DepthNetEstimator(checkpoint=str(checkpoint), frame_shifts=ks, network_focal_px=network_focal_px,
                                 min_displacement_m=min_displacement_m, max_rotation_deg=max_rotation_deg,
-                                device='cpu')
+                                refine_rotation=refine_rotation, device='cpu')
         per_config_frames[name] = (_run(est, K, frames, first), dict(est.counters))
     # Only frames every configuration produced, so the rows compare like with like.
     common = sorted(set.intersection(*(set(v[0]) for v in per_config_frames.values())))
     for name, (results, counters) in per_config_frames.items():
-        errors, per_frame = [], []
+        errors, scaled_errors, ratios, per_frame = [], [], [], []
+        lo, hi = SEVENSCENES_PRESET.min_depth_m, SEVENSCENES_PRESET.max_depth_m
         for stem in common:
             depth_m, used = results[stem]
             pix = valid_pixels(gts[stem], depth_m, SEVENSCENES_PRESET)
             if pix.gt_m.size == 0:
                 continue
-            e = compute_errors(pix.gt_m, np.clip(pix.pred_m, SEVENSCENES_PRESET.min_depth_m,
-                                                 SEVENSCENES_PRESET.max_depth_m))
+            e = compute_errors(pix.gt_m, np.clip(pix.pred_m, lo, hi))
             errors.append(e)
+            # Given the scale as the baseline is: what is left is the structure's error.
+            ratio = float(np.median(pix.gt_m) / np.median(pix.pred_m))
+            ratios.append(ratio)
+            scaled_errors.append(compute_errors(pix.gt_m, np.clip(pix.pred_m * ratio, lo, hi)))
             per_frame.append({'frame': stem, 'pairs': used, 'pred_median_m': float(np.median(pix.pred_m)),
-                              'valid_px': int(pix.gt_m.size), **e})
+                              'valid_px': int(pix.gt_m.size), 'gt_over_pred_median': ratio, **e})
         report['configs'][name] = {'metrics': mean_errors(errors), 'frames': len(errors),
+                                   'median_scaled_metrics': mean_errors(scaled_errors) if scaled_errors else {},
+                                   'gt_over_pred_median': float(np.median(ratios)) if ratios else float('nan'),
                                    'counters': counters, 'per_frame': per_frame}
     base = []
     for stem in common:   # per-image median-scaled constant: pred = median(gt) everywhere
@@ -288,6 +299,8 @@ def main(argv=None) -> int:
     ss.add_argument('--shifts', default=','.join(map(str, SEVENSCENES_SHIFTS)))
     ss.add_argument('--network-focal-px', type=float, default=0.0)
     ss.add_argument('--min-displacement', type=float, default=0.005)
+    ss.add_argument('--refine-rotation', action='store_true',
+                    help='correct the ground-truth rotation from the images (the estimator\'s refine_rotation)')
     fu = sub.add_parser('fusion')
     fu.add_argument('--checkpoint', required=True)
     fu.add_argument('--data', required=True, help='held-out Still Box folder (all its scenes are scored)')
@@ -308,7 +321,7 @@ def main(argv=None) -> int:
         else:
             shifts = tuple(int(s) for s in args.shifts.split(','))
             report = evaluate_sevenscenes(args.checkpoint, args.data, shifts, args.network_focal_px,
-                                          args.min_displacement)
+                                          args.min_displacement, refine_rotation=args.refine_rotation)
     except (ValueError, FileNotFoundError) as exc:
         print(f'evaluate: error: {exc}', file=sys.stderr)
         return 2

@@ -118,8 +118,10 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
                          '`depth-perception synth --scene stillbox --format stillbox`)')
     scenes = read_stillbox(cfg.dataset_dir)
     train_scenes, val_scenes = split_scenes(scenes, cfg.split, cfg.seed)
-    train_set = StillBoxTrainPairs(train_scenes, cfg.img_size, cfg.shift, cfg.max_depth_m)
-    val_set = StillBoxValPairs(val_scenes, cfg.img_size, cfg.shift, cfg.max_depth_m)
+    train_set = StillBoxTrainPairs(train_scenes, cfg.img_size, cfg.shift, cfg.max_depth_m,
+                                   nominal_displacement_m=cfg.nominal_displacement_m)
+    val_set = StillBoxValPairs(val_scenes, cfg.img_size, cfg.shift, cfg.max_depth_m,
+                               nominal_displacement_m=cfg.nominal_displacement_m)
     log.info('%d scenes: %d train (%d anchors), %d validation (%d pairs)', len(scenes),
              len(train_scenes), len(train_set), len(val_scenes), len(val_set))
     # BatchNorm in training mode needs >= 2 samples (conv6 is 1x1 at 64 px): drop a last batch of 1.
