@@ -36,7 +36,7 @@ DEPTHNET_MODEL_PARAMS: tuple[ParamSpec, ...] = (
               '(displacement_too_small: no usable parallax)', 'm', range=(0.0, 100.0), live=True),
     ParamSpec('refine_rotation', False, 'correct each pair\'s rotation from the images, given the direction '
               'of travel (odometry/tf positions or the constant velocity): for orientations good to a '
-              'degree or so, where DepthNet needs ~0.1 deg; ~5 ms a pair'),
+              'degree or so, where DepthNet needs ~0.1 deg; ~55 ms a pair on one CPU core'),
     ParamSpec('min_depth_m', 0.0, 'depth below this becomes NaN (invalid); 0 = no limit', 'm',
               range=(0.0, 1e5), live=True),
     ParamSpec('max_depth_m', 0.0, 'depth above this becomes NaN (invalid); 0 = no limit; > min_depth_m', 'm',
