@@ -55,24 +55,38 @@ def motion_field(K: np.ndarray, shape: tuple[int, int]):
     return x, y, bx, by
 
 
-def residual_rotation(flow: np.ndarray, K: np.ndarray, t_dir_cam: np.ndarray,
-                      weight: np.ndarray) -> np.ndarray:
+def textured_pixels(grey: np.ndarray) -> np.ndarray:
+    """Pixels where dense flow can be trusted: gradient above the image's median, away from the
+    border (a margin of 1/32 of the width, at least 4 px)."""
+    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    textured = grad > np.percentile(grad, 50)
+    m = max(4, grey.shape[1] // 32)
+    textured[:m], textured[-m:], textured[:, :m], textured[:, -m:] = False, False, False, False
+    return textured
+
+
+def trimmed_lstsq(A: np.ndarray, b: np.ndarray, rounds: int) -> np.ndarray:
+    """Least squares refitted `rounds` times on the 70 % of rows with the smallest residuals:
+    dense flow fails at occlusions and on plain surfaces."""
+    keep = np.ones(len(b), bool)
+    for _ in range(rounds):
+        sol = np.linalg.lstsq(A[keep], b[keep], rcond=None)[0]
+        r = np.abs(A @ sol - b)
+        keep = r <= np.percentile(r, 70)
+    return sol
+
+
+def residual_rotation(flow: np.ndarray, K: np.ndarray, t_dir_cam: np.ndarray, used: np.ndarray) -> np.ndarray:
     """The rotation vector w (radians, later camera frame) that explains the flow across the
-    parallax directions; flow [H,W,2] goes from the later frame to the de-rotated earlier one."""
+    parallax directions at the `used` pixels; flow [H,W,2] goes from the later frame to the
+    de-rotated earlier one."""
     x, y, bx, by = motion_field(K, flow.shape[:2])
     t = np.asarray(t_dir_cam, np.float64)
     ax, ay = K[0, 0] * (t[0] - x * t[2]), K[1, 1] * (t[1] - y * t[2])   # parallax direction a(p)
     nx, ny = -ay, ax                                                     # n(p), across it
-    A = (nx[..., None] * bx + ny[..., None] * by)[weight > 0]
-    b = (nx * flow[..., 0] + ny * flow[..., 1])[weight > 0]
-    sw = np.sqrt(weight[weight > 0])
-    keep = np.ones(len(b), bool)
-    sol = np.zeros(3)
-    for _ in range(3):   # trimmed least squares: flow fails at occlusions and on plain surfaces
-        sol = np.linalg.lstsq(A[keep] * sw[keep, None], b[keep] * sw[keep], rcond=None)[0]
-        r = np.abs(A @ sol - b)
-        keep = r <= np.percentile(r, 70)
-    return sol
+    A = (nx[..., None] * bx + ny[..., None] * by)[used]
+    b = (nx * flow[..., 0] + ny * flow[..., 1])[used]
+    return trimmed_lstsq(A, b, rounds=3)
 
 
 def refine_rotation(later_gray: np.ndarray, earlier_gray: np.ndarray, K: np.ndarray,
@@ -84,20 +98,15 @@ def refine_rotation(later_gray: np.ndarray, earlier_gray: np.ndarray, K: np.ndar
     if not np.all(np.isfinite(t)) or np.linalg.norm(t) < 1e-12:
         return Refinement(R_prev_curr, 0.0, False, 'translation_unknown')
     t = t / np.linalg.norm(t)
-    gx = cv2.Sobel(later_gray, cv2.CV_32F, 1, 0)
-    gy = cv2.Sobel(later_gray, cv2.CV_32F, 0, 1)
-    grad = np.hypot(gx, gy)
-    textured = grad > np.percentile(grad, 50)
-    margin = max(4, later_gray.shape[1] // 32)
-    textured[:margin], textured[-margin:], textured[:, :margin], textured[:, -margin:] = False, False, False, False
+    textured = textured_pixels(later_gray)
     R = np.asarray(R_prev_curr, np.float64)
     for _ in range(iterations):
         warped, valid = derotate(earlier_gray, K, R)
         flow = cv2.calcOpticalFlowFarneback(later_gray, warped, None, 0.5, 4, 15, 4, 5, 1.1, 0)
-        weight = (textured & valid & np.all(np.isfinite(flow), -1)).astype(np.float64)
-        if weight.sum() < 200:
+        used = textured & valid & np.all(np.isfinite(flow), -1)
+        if used.sum() < 200:
             return Refinement(R_prev_curr, 0.0, False, 'too_little_texture')
-        R = R @ _rotvec_to_matrix(residual_rotation(flow, K, t, weight))
+        R = R @ _rotvec_to_matrix(residual_rotation(flow, K, t, used))
     correction = rotation_angle_deg(np.asarray(R_prev_curr, np.float64).T @ R)
     if correction > max_correction_deg:
         return Refinement(R_prev_curr, correction, False, 'correction_too_large')

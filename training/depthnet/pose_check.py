@@ -19,7 +19,7 @@ import sys
 import cv2
 import numpy as np
 
-from depth_perception.rotation_refinement import motion_field
+from depth_perception.rotation_refinement import motion_field, textured_pixels, trimmed_lstsq
 from depth_perception.stabilization import derotate
 
 from .evaluate import read_gt_depth_m, read_sevenscenes
@@ -36,21 +36,14 @@ def fit_motion(later_rgb: np.ndarray, earlier_rgb: np.ndarray, K: np.ndarray, T_
     h, w = g0.shape
     fx, fy = K[0, 0], K[1, 1]
     x, y, bx, by = motion_field(K, (h, w))
-    grad = np.hypot(cv2.Sobel(g0, cv2.CV_32F, 1, 0), cv2.Sobel(g0, cv2.CV_32F, 0, 1))
-    ok = np.isfinite(depth_later_m) & valid & (grad > np.percentile(grad, 50))
-    m = max(4, w // 32)
-    ok[:m], ok[-m:], ok[:, :m], ok[:, -m:] = False, False, False, False
+    ok = np.isfinite(depth_later_m) & valid & textured_pixels(g0)
     iz, x, y = 1.0 / depth_later_m[ok], x[ok], y[ok]
     zero = np.zeros_like(iz)
     # flow = parallax (t / Z) + rotation w, first order
     A = np.concatenate([np.concatenate([np.stack([fx * iz, zero, -fx * x * iz], 1), bx[ok]], 1),
                         np.concatenate([np.stack([zero, fy * iz, -fy * y * iz], 1), by[ok]], 1)])
     b = np.concatenate([flow[..., 0][ok], flow[..., 1][ok]])
-    keep = np.ones(len(b), bool)
-    for _ in range(4):
-        sol = np.linalg.lstsq(A[keep], b[keep], rcond=None)[0]
-        r = np.abs(A @ sol - b)
-        keep = r <= np.percentile(r, 70)
+    sol = trimmed_lstsq(A, b, rounds=4)
     t_fit, w_fit = sol[:3], sol[3:]
     n_given = float(np.linalg.norm(t_given))
     return {'residual_rotation_deg': float(np.degrees(np.linalg.norm(w_fit))),
