@@ -10,7 +10,7 @@ import torch
 from conftest import shared_fixture
 from depth_perception.cli.main import main as cli
 from depth_perception_training.depthnet.data import read_stillbox, split_scenes
-from depth_perception_training.depthnet.evaluate import evaluate_sevenscenes, evaluate_stillbox, main
+from depth_perception_training.depthnet.evaluate import evaluate_stillbox, main
 from test_depthnet_estimator import CONST, constant_checkpoint
 
 

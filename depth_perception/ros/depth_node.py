@@ -79,6 +79,16 @@ class DepthNode(Node):
         self.stopping = threading.Event()   # set at shutdown: abandon the frame, publish nothing
         self.threads_stopped = True
         super().__init__(node_name, **kwargs)
+        try:
+            self._build(node_name)
+        except BaseException:
+            # Destroyed now, while rclpy is up: left to the garbage collector, a half-built node
+            # may be collected after rclpy.shutdown or during interpreter exit, where freeing its
+            # rcl handles is unsafe (a start-up error once ended in SIGSEGV instead of exit 1).
+            self.destroy_node()
+            raise
+
+    def _build(self, node_name: str) -> None:
         self._changes: dict[str, Any] = {}
         self._changes_lock = threading.Lock()
         self.params = DeclaredParams(self, self.specs, self.rules, apply=self._queue_changes)

@@ -233,7 +233,12 @@ SEVENSCENES_SHIFTS = (3, 9, 15)
 
 def evaluate_sevenscenes(checkpoint: str | Path, data_dir: str | Path, shifts=SEVENSCENES_SHIFTS,
                          network_focal_px: float = 0.0, min_displacement_m: float = 0.005,
-                         max_rotation_deg: float = 20.0, refine_rotation: bool = False) -> dict:
+                         max_rotation_deg: float = 20.0, refine_rotation: bool = False,
+                         oracle_rotation: bool = False) -> dict:
+    """oracle_rotation: each pair's rotation corrected from its flow and the ground-truth depth
+    (pose_check), to see what the model gives once the poses' rotation error is gone."""
+    if refine_rotation and oracle_rotation:
+        raise ValueError('choose one of refine_rotation and oracle_rotation')
     K, frames = read_sevenscenes(data_dir)
     first = max(shifts)   # score the same frames for every configuration
     configs = {f'shift {k}': (k,) for k in shifts}
@@ -242,12 +247,19 @@ def evaluate_sevenscenes(checkpoint: str | Path, data_dir: str | Path, shifts=SE
     gts = {f['name']: read_gt_depth_m(f['depth']) for f in frames[first:]}
     report = {'checkpoint': str(checkpoint), 'data': str(data_dir), 'frames_scored_from': first,
               'kind': 'unscaled metric depth (no median scaling)', 'refine_rotation': refine_rotation,
-              'configs': {}}
+              'oracle_rotation': oracle_rotation, 'configs': {}}
     per_config_frames = {}
+    options = dict(checkpoint=str(checkpoint), network_focal_px=network_focal_px,
+                   min_displacement_m=min_displacement_m, max_rotation_deg=max_rotation_deg, device='cpu')
+    if oracle_rotation:
+        from .pose_check import OracleRotationEstimator   # pose_check reads 7-Scenes with this module
+        inputs = {i: (cv2.cvtColor(cv2.imread(str(f['color'])), cv2.COLOR_BGR2RGB), read_gt_depth_m(f['depth']), K)
+                  for i, f in enumerate(frames)}
     for name, ks in configs.items():
-        est = DepthNetEstimator(checkpoint=str(checkpoint), frame_shifts=ks, network_focal_px=network_focal_px,
-                                min_displacement_m=min_displacement_m, max_rotation_deg=max_rotation_deg,
-                                refine_rotation=refine_rotation, device='cpu')
+        if oracle_rotation:
+            est = OracleRotationEstimator(inputs, frame_shifts=ks, **options)
+        else:
+            est = DepthNetEstimator(frame_shifts=ks, refine_rotation=refine_rotation, **options)
         per_config_frames[name] = (_run(est, K, frames, first), dict(est.counters))
     # Only frames every configuration produced, so the rows compare like with like.
     common = sorted(set.intersection(*(set(v[0]) for v in per_config_frames.values())))
@@ -301,6 +313,9 @@ def main(argv=None) -> int:
     ss.add_argument('--min-displacement', type=float, default=0.005)
     ss.add_argument('--refine-rotation', action='store_true',
                     help='correct the ground-truth rotation from the images (the estimator\'s refine_rotation)')
+    ss.add_argument('--oracle-rotation', action='store_true',
+                    help='correct each pair\'s rotation from its flow and the ground-truth depth (pose_check): '
+                         'the model\'s error once the poses\' rotation error is gone')
     fu = sub.add_parser('fusion')
     fu.add_argument('--checkpoint', required=True)
     fu.add_argument('--data', required=True, help='held-out Still Box folder (all its scenes are scored)')
@@ -321,7 +336,8 @@ def main(argv=None) -> int:
         else:
             shifts = tuple(int(s) for s in args.shifts.split(','))
             report = evaluate_sevenscenes(args.checkpoint, args.data, shifts, args.network_focal_px,
-                                          args.min_displacement, refine_rotation=args.refine_rotation)
+                                          args.min_displacement, refine_rotation=args.refine_rotation,
+                                          oracle_rotation=args.oracle_rotation)
     except (ValueError, FileNotFoundError) as exc:
         print(f'evaluate: error: {exc}', file=sys.stderr)
         return 2

@@ -19,17 +19,18 @@ import sys
 import cv2
 import numpy as np
 
+from depth_perception.estimators.depthnet import DepthNetEstimator
 from depth_perception.rotation_refinement import motion_field, textured_pixels, trimmed_lstsq
-from depth_perception.stabilization import derotate
+from depth_perception.stabilization import derotate, rotation_angle_deg
 
 from .evaluate import read_gt_depth_m, read_sevenscenes
 
 
-def fit_motion(later_rgb: np.ndarray, earlier_rgb: np.ndarray, K: np.ndarray, T_prev_curr: np.ndarray,
-               depth_later_m: np.ndarray) -> dict:
-    """Residual rotation and translation that explain the flow of one de-rotated pair."""
-    R, t_given = T_prev_curr[:3, :3], T_prev_curr[:3, :3].T @ T_prev_curr[:3, 3]   # t in the later frame
-    warped, valid = derotate(earlier_rgb, K, R)
+def _fit(later_rgb: np.ndarray, earlier_rgb: np.ndarray, K: np.ndarray, R_prev_curr: np.ndarray,
+         depth_later_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(t, w): the translation and residual rotation (rad, later frame) that explain the flow
+    of the pair de-rotated with R_prev_curr, given the later frame's depth."""
+    warped, valid = derotate(earlier_rgb, K, R_prev_curr)
     g0 = cv2.cvtColor(later_rgb, cv2.COLOR_RGB2GRAY)
     flow = cv2.calcOpticalFlowFarneback(g0, cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), None,
                                         0.5, 4, 21, 5, 7, 1.5, 0)
@@ -44,11 +45,47 @@ def fit_motion(later_rgb: np.ndarray, earlier_rgb: np.ndarray, K: np.ndarray, T_
                         np.concatenate([np.stack([zero, fy * iz, -fy * y * iz], 1), by[ok]], 1)])
     b = np.concatenate([flow[..., 0][ok], flow[..., 1][ok]])
     sol = trimmed_lstsq(A, b, rounds=4)
-    t_fit, w_fit = sol[:3], sol[3:]
+    return sol[:3], sol[3:]
+
+
+def fit_motion(later_rgb: np.ndarray, earlier_rgb: np.ndarray, K: np.ndarray, T_prev_curr: np.ndarray,
+               depth_later_m: np.ndarray) -> dict:
+    """Residual rotation and translation that explain the flow of one de-rotated pair."""
+    R, t_given = T_prev_curr[:3, :3], T_prev_curr[:3, :3].T @ T_prev_curr[:3, 3]   # t in the later frame
+    t_fit, w_fit = _fit(later_rgb, earlier_rgb, K, R, depth_later_m)
     n_given = float(np.linalg.norm(t_given))
     return {'residual_rotation_deg': float(np.degrees(np.linalg.norm(w_fit))),
             't_ratio': float(np.linalg.norm(t_fit) / n_given) if n_given > 0 else float('nan'),
             't_cos': float(t_fit @ t_given / (np.linalg.norm(t_fit) * n_given)) if n_given > 0 else float('nan')}
+
+
+def flow_corrected_rotation(later_rgb: np.ndarray, earlier_rgb: np.ndarray, K: np.ndarray,
+                            R_prev_curr: np.ndarray, depth_later_m: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """R_prev_curr with the residual rotation that the flow shows removed (twice: the fit is
+    first order). Needs the later frame's true depth: an oracle for evaluation, not a method."""
+    R = np.asarray(R_prev_curr, np.float64)
+    for _ in range(rounds):
+        _, w = _fit(later_rgb, earlier_rgb, K, R, depth_later_m)
+        R = cv2.Rodrigues(w.reshape(3, 1))[0] @ R
+    return R
+
+
+class OracleRotationEstimator(DepthNetEstimator):
+    """DepthNet with each pair's rotation corrected by `flow_corrected_rotation` from the
+    ground-truth depth: what the model gives once the poses' rotation error is gone.
+
+    frames: stamp -> (rgb, depth_m, K) at the input resolution.
+    """
+
+    def __init__(self, frames: dict, **overrides):
+        super().__init__(refine_rotation=True, **overrides)
+        self.frames = frames
+
+    def _refine(self, prev, curr, shift, R_prev_curr):
+        later_rgb, depth_m, K = self.frames[curr.stamp_ns]
+        R = flow_corrected_rotation(later_rgb, self.frames[prev.stamp_ns][0], K, R_prev_curr, depth_m)
+        self.counters[f'shift{shift}_rotation_oracle'] += 1
+        return R, rotation_angle_deg(R @ R_prev_curr.T)
 
 
 def check_sevenscenes(data_dir, shifts=(3, 9, 15), step: int = 3) -> dict:
