@@ -156,7 +156,8 @@ def load_depthnet(path: str | Path) -> tuple[DepthNet, DepthNetWeights]:
 
 def save_depthnet_checkpoint(path: str | Path, net: DepthNet, *, epoch: int = 0,
                              best_error: float | None = None, training_width_px: int | None = None,
-                             provenance: dict | None = None, half: bool = False) -> Path:
+                             training_focal_px: float | None = None, provenance: dict | None = None,
+                             half: bool = False) -> Path:
     """Write the 'current' layout (module. prefix, num_batches_tracked), which the reference's
     run_inference.py loads after stripping the prefix, plus this project's provenance."""
     state = {}
@@ -174,6 +175,8 @@ def save_depthnet_checkpoint(path: str | Path, net: DepthNet, *, epoch: int = 0,
            'provenance': dict(provenance or {})}
     if training_width_px:
         obj['training_width_px'] = int(training_width_px)
+    if training_focal_px:
+        obj['training_focal_px'] = float(training_focal_px)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')

@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 
 NORM_MEAN, NORM_STD = 0.5, 0.2
 NOMINAL_DISPLACEMENT_M = 0.3     # Still Box: 0.1 m a frame, shift 3
+STILLBOX_HFOV_DEG = 90.0         # a metadata.json may say otherwise ("hfov_deg"), e.g. after crop.py
 
 
 @dataclass
@@ -38,6 +39,7 @@ class StillBoxScene:
     depths: list[Path]
     speed_mps: np.ndarray        # camera velocity in its optical frame
     time_step_s: float
+    hfov_deg: float = STILLBOX_HFOV_DEG
 
     def __len__(self) -> int:
         return len(self.imgs)
@@ -68,6 +70,9 @@ def read_stillbox(root: str | Path) -> list[StillBoxScene]:
             raise ValueError(f'{meta}: not readable JSON ({exc})') from None
         if not isinstance(data, dict) or not isinstance(data.get('scenes'), list):
             raise ValueError(f'{meta}: expected {{"scenes": [...]}}')
+        hfov = data.get('hfov_deg', STILLBOX_HFOV_DEG)
+        if not isinstance(hfov, (int, float)) or not 0 < hfov < 180:
+            raise ValueError(f'{meta}: hfov_deg must be a number in (0, 180), got {hfov!r}')
         for n, s in enumerate(data['scenes']):
             where = f'{meta} scene {n}'
             try:
@@ -82,8 +87,18 @@ def read_stillbox(root: str | Path) -> list[StillBoxScene]:
                 raise ValueError(f'{where}: speed must be 3 finite numbers and time_step > 0')
             base = meta.parent
             scenes.append(StillBoxScene(f'{meta.parent.name}/{n}', [base / p for p in imgs],
-                                        [base / p for p in depths], speed, dt))
+                                        [base / p for p in depths], speed, dt, float(hfov)))
     return scenes
+
+
+def training_focal_px(scenes: list[StillBoxScene], img_size: int) -> float:
+    """The focal length (px) the network learns at: square images resized to img_size. One field
+    of view for all scenes: a network learns depth from flow at one focal length."""
+    fovs = sorted({s.hfov_deg for s in scenes})
+    if len(fovs) != 1:
+        raise ValueError(f'scenes with different fields of view ({", ".join(f"{f:g}" for f in fovs)} deg): '
+                         'DepthNet learns at one focal length; crop them to one (crop.py)')
+    return round(img_size / 2.0 / math.tan(math.radians(fovs[0]) / 2.0), 6)   # tan(45 deg) is 1 - 1e-16
 
 
 def split_scenes(scenes: list, train_fraction: float, seed: int) -> tuple[list, list]:

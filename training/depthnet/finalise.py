@@ -49,7 +49,7 @@ def finalise(paths: list[str | Path], output: str | Path, half: bool = False) ->
     provenance['half'] = bool(half)
     return save_depthnet_checkpoint(output, net, epoch=int(record.metadata.get('epoch') or 0),
                                     best_error=record.best_error, training_width_px=record.training_width_px,
-                                    provenance=provenance, half=half)
+                                    training_focal_px=record.training_focal_px, provenance=provenance, half=half)
 
 
 def main(argv=None) -> int:

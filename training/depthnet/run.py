@@ -24,7 +24,7 @@ from depth_perception.estimators.scdepth import pick_device
 from depth_perception.models.depthnet import DepthNet
 
 from .config import DepthNetTrainConfig
-from .data import StillBoxTrainPairs, StillBoxValPairs, read_stillbox, split_scenes
+from .data import StillBoxTrainPairs, StillBoxValPairs, read_stillbox, split_scenes, training_focal_px
 from .loss import depth_error_m, multiscale_l1
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
         raise ValueError('dataset_dir is not set (a Still Box folder, e.g. from '
                          '`depth-perception synth --scene stillbox --format stillbox`)')
     scenes = read_stillbox(cfg.dataset_dir)
+    focal_px = training_focal_px(scenes, cfg.img_size)
     train_scenes, val_scenes = split_scenes(scenes, cfg.split, cfg.seed)
     train_set = StillBoxTrainPairs(train_scenes, cfg.img_size, cfg.shift, cfg.max_depth_m,
                                    nominal_displacement_m=cfg.nominal_displacement_m)
@@ -207,7 +208,8 @@ def train(cfg: DepthNetTrainConfig, resume: str | None = None, enable_progress_b
                  entry['train_loss'], val_error)
         if writer:
             writer.add_scalar('val/depth_error_m', val_error, epoch + 1)
-        meta = dict(epoch=epoch + 1, training_width_px=cfg.img_size, half=cfg.export_half)
+        meta = dict(epoch=epoch + 1, training_width_px=cfg.img_size, training_focal_px=focal_px,
+                    half=cfg.export_half)
         save_depthnet_checkpoint(last_path, net, best_error=val_error,
                                  provenance={**provenance, 'history': history}, **meta)
         if math.isfinite(val_error) and val_error < best:
