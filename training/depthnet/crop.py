@@ -20,18 +20,18 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .data import STILLBOX_HFOV_DEG, _metadata_files
+from .data import metadata_files, metadata_hfov_deg, square_focal_px
 
 
 def crop_folder(src: str | Path, dst: str | Path, size: int, progress: bool = True) -> int:
     """Crop every scene of src (a Still Box folder or a folder of them) into dst; returns frames."""
     src, dst = Path(src), Path(dst)
     frames = 0
-    for meta_path in _metadata_files(src):
+    for meta_path in metadata_files(src):
         meta = json.loads(meta_path.read_text())
         here = meta_path.parent
         out = dst / here.relative_to(src)
-        hfov = float(meta.get('hfov_deg', STILLBOX_HFOV_DEG))
+        hfov = metadata_hfov_deg(meta, meta_path)
         width = None
         items = [(im, dp) for s in meta['scenes'] for im, dp in zip(s['imgs'], s['depth'])]
         for im, dp in tqdm(items, desc=str(here.relative_to(src.parent)), disable=not progress):
@@ -50,8 +50,7 @@ def crop_folder(src: str | Path, dst: str | Path, size: int, progress: bool = Tr
             np.save(out / dp, np.ascontiguousarray(depth[o:o + size, o:o + size]))
             frames += 1
         if width is not None:
-            focal_px = width / 2.0 / math.tan(math.radians(hfov) / 2.0)
-            meta['hfov_deg'] = math.degrees(2.0 * math.atan(size / 2.0 / focal_px))
+            meta['hfov_deg'] = math.degrees(2.0 * math.atan(size / 2.0 / square_focal_px(width, hfov)))
         out.mkdir(parents=True, exist_ok=True)
         (out / 'metadata.json').write_text(json.dumps(meta))
     return frames

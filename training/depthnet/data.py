@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from depth_perception.geometry import intrinsics_from_fov
+
 NORM_MEAN, NORM_STD = 0.5, 0.2
 NOMINAL_DISPLACEMENT_M = 0.3     # Still Box: 0.1 m a frame, shift 3
 STILLBOX_HFOV_DEG = 90.0         # a metadata.json may say otherwise ("hfov_deg"), e.g. after crop.py
@@ -50,7 +52,7 @@ class StillBoxScene:
         return nominal_displacement_m / d if d > 0 else 0.0
 
 
-def _metadata_files(root: Path) -> list[Path]:
+def metadata_files(root: Path) -> list[Path]:
     if (root / 'metadata.json').is_file():
         return [root / 'metadata.json']
     files = sorted(p / 'metadata.json' for p in root.iterdir() if (p / 'metadata.json').is_file()) \
@@ -63,16 +65,14 @@ def _metadata_files(root: Path) -> list[Path]:
 def read_stillbox(root: str | Path) -> list[StillBoxScene]:
     root = Path(root)
     scenes = []
-    for meta in _metadata_files(root):
+    for meta in metadata_files(root):
         try:
             data = json.loads(meta.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f'{meta}: not readable JSON ({exc})') from None
         if not isinstance(data, dict) or not isinstance(data.get('scenes'), list):
             raise ValueError(f'{meta}: expected {{"scenes": [...]}}')
-        hfov = data.get('hfov_deg', STILLBOX_HFOV_DEG)
-        if not isinstance(hfov, (int, float)) or not 0 < hfov < 180:
-            raise ValueError(f'{meta}: hfov_deg must be a number in (0, 180), got {hfov!r}')
+        hfov = metadata_hfov_deg(data, meta)
         for n, s in enumerate(data['scenes']):
             where = f'{meta} scene {n}'
             try:
@@ -87,8 +87,20 @@ def read_stillbox(root: str | Path) -> list[StillBoxScene]:
                 raise ValueError(f'{where}: speed must be 3 finite numbers and time_step > 0')
             base = meta.parent
             scenes.append(StillBoxScene(f'{meta.parent.name}/{n}', [base / p for p in imgs],
-                                        [base / p for p in depths], speed, dt, float(hfov)))
+                                        [base / p for p in depths], speed, dt, hfov))
     return scenes
+
+
+def metadata_hfov_deg(data: dict, where: Path) -> float:
+    """A metadata.json's field of view: "hfov_deg", or Still Box's 90 deg without one."""
+    hfov = data.get('hfov_deg', STILLBOX_HFOV_DEG)
+    if not isinstance(hfov, (int, float)) or not 0 < hfov < 180:
+        raise ValueError(f'{where}: hfov_deg must be a number in (0, 180), got {hfov!r}')
+    return float(hfov)
+
+
+def square_focal_px(size_px: int, hfov_deg: float) -> float:
+    return float(intrinsics_from_fov(size_px, size_px, hfov_deg)[0, 0])
 
 
 def training_focal_px(scenes: list[StillBoxScene], img_size: int) -> float:
@@ -98,7 +110,7 @@ def training_focal_px(scenes: list[StillBoxScene], img_size: int) -> float:
     if len(fovs) != 1:
         raise ValueError(f'scenes with different fields of view ({", ".join(f"{f:g}" for f in fovs)} deg): '
                          'DepthNet learns at one focal length; crop them to one (crop.py)')
-    return round(img_size / 2.0 / math.tan(math.radians(fovs[0]) / 2.0), 6)   # tan(45 deg) is 1 - 1e-16
+    return round(square_focal_px(img_size, fovs[0]), 6)   # tan(45 deg) is 1 - 1e-16
 
 
 def split_scenes(scenes: list, train_fraction: float, seed: int) -> tuple[list, list]:

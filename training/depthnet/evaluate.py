@@ -43,6 +43,7 @@ from depth_perception.estimators.depthnet_fusion import DEFAULT_SOFTNESS, fuse
 from depth_perception.estimators.depthnet_runner import upsample
 from depth_perception.evaluation.depth_metrics import (DepthPreset, compute_errors, mean_errors,
                                                        valid_pixels)
+from depth_perception.image_io import read_rgb
 
 from .data import NOMINAL_DISPLACEMENT_M, StillBoxValPairs, load_depth, read_stillbox, split_scenes
 from .loss import area_downsample
@@ -217,7 +218,7 @@ def _run(estimator: DepthNetEstimator, K: np.ndarray, frames: list[dict], first_
     """name -> depth_m (input resolution) for every scored frame with a usable pair."""
     out = {}
     for i, f in enumerate(frames):
-        rgb = cv2.cvtColor(cv2.imread(str(f['color'])), cv2.COLOR_BGR2RGB)
+        rgb = read_rgb(f['color'])
         try:
             res = estimator.estimate(CameraFrame(rgb, K, i), T_world_cam=f['T_world_cam'])
         except PairsSkipped:
@@ -253,11 +254,10 @@ def evaluate_sevenscenes(checkpoint: str | Path, data_dir: str | Path, shifts=SE
                    min_displacement_m=min_displacement_m, max_rotation_deg=max_rotation_deg, device='cpu')
     if oracle_rotation:
         from .pose_check import OracleRotationEstimator   # pose_check reads 7-Scenes with this module
-        inputs = {i: (cv2.cvtColor(cv2.imread(str(f['color'])), cv2.COLOR_BGR2RGB), read_gt_depth_m(f['depth']), K)
-                  for i, f in enumerate(frames)}
+        inputs = {i: (read_rgb(f['color']), read_gt_depth_m(f['depth'])) for i, f in enumerate(frames)}
     for name, ks in configs.items():
         if oracle_rotation:
-            est = OracleRotationEstimator(inputs, frame_shifts=ks, **options)
+            est = OracleRotationEstimator(inputs, K, frame_shifts=ks, **options)
         else:
             est = DepthNetEstimator(frame_shifts=ks, refine_rotation=refine_rotation, **options)
         per_config_frames[name] = (_run(est, K, frames, first), dict(est.counters))

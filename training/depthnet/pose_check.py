@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from depth_perception.estimators.depthnet import DepthNetEstimator
+from depth_perception.image_io import read_rgb
 from depth_perception.rotation_refinement import motion_field, textured_pixels, trimmed_lstsq
 from depth_perception.stabilization import derotate, rotation_angle_deg
 
@@ -74,23 +75,23 @@ class OracleRotationEstimator(DepthNetEstimator):
     """DepthNet with each pair's rotation corrected by `flow_corrected_rotation` from the
     ground-truth depth: what the model gives once the poses' rotation error is gone.
 
-    frames: stamp -> (rgb, depth_m, K) at the input resolution.
+    frames: stamp -> (rgb, depth_m) at the input resolution, whose intrinsics are K.
     """
 
-    def __init__(self, frames: dict, **overrides):
+    def __init__(self, frames: dict, K: np.ndarray, **overrides):
         super().__init__(refine_rotation=True, **overrides)
-        self.frames = frames
+        self.frames, self.K = frames, K
 
     def _refine(self, prev, curr, shift, R_prev_curr):
-        later_rgb, depth_m, K = self.frames[curr.stamp_ns]
-        R = flow_corrected_rotation(later_rgb, self.frames[prev.stamp_ns][0], K, R_prev_curr, depth_m)
+        later_rgb, depth_m = self.frames[curr.stamp_ns]
+        R = flow_corrected_rotation(later_rgb, self.frames[prev.stamp_ns][0], self.K, R_prev_curr, depth_m)
         self.counters[f'shift{shift}_rotation_oracle'] += 1
         return R, rotation_angle_deg(R @ R_prev_curr.T)
 
 
 def check_sevenscenes(data_dir, shifts=(3, 9, 15), step: int = 3) -> dict:
     K, frames = read_sevenscenes(data_dir)
-    rgb = [cv2.cvtColor(cv2.imread(str(f['color'])), cv2.COLOR_BGR2RGB) for f in frames]
+    rgb = [read_rgb(f['color']) for f in frames]
     report = {'data': str(data_dir), 'shifts': {}}
     for k in shifts:
         rows = []
