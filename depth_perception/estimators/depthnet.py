@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..geometry import scale_intrinsics
+from ..geometry import intrinsics_from_fov, scale_intrinsics
 from ..rotation_refinement import grey_for_refinement, refine_rotation
 from ..stabilization import derotate, rotation_angle_deg
 from .base import CameraFrame, DepthEstimator, DepthResult, InputError
@@ -133,8 +133,7 @@ class DepthNetEstimator(DepthEstimator):
         if frame.K is not None:
             return np.asarray(frame.K, np.float64)
         h, w = frame.rgb.shape[:2]
-        f = 0.5 * w / np.tan(np.radians(STILLBOX_HFOV_DEG) / 2)
-        return np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]])
+        return intrinsics_from_fov(w, h, STILLBOX_HFOV_DEG)
 
     def network_image(self, frame: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
         """Resize so that the focal length equals the network's; returns (rgb, K of it).
